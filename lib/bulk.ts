@@ -1,0 +1,138 @@
+/**
+ * Operations -> NDJSON `_bulk` bodies, and bulk statuses -> outcomes. Pure.
+ */
+import type { Operation } from './records';
+import type { BulkItemResult } from './search-client';
+
+/** An operation with its NDJSON lines, encoded once and re-sent as is on retries. */
+export interface EncodedOperation {
+  readonly operation: Operation;
+  readonly lines: string;
+  readonly bytes: number;
+}
+
+/**
+ * The action line (and document line for `index`). `_index` is left out because requests go to
+ * `/<index>/_bulk`, which lets IAM scope the indexer to that index.
+ */
+export function encodeOperation(operation: Operation): EncodedOperation {
+  const versionPart =
+    operation.version === undefined
+      ? ''
+      : `,"version":${operation.version},"version_type":"external"`;
+  const meta = `{"_id":${JSON.stringify(operation.id)}${versionPart}}`;
+  const lines =
+    operation.kind === 'index'
+      ? `{"index":${meta}}\n${operation.source}\n`
+      : `{"delete":${meta}}\n`;
+  return { operation, lines, bytes: Buffer.byteLength(lines, 'utf8') };
+}
+
+/**
+ * Packs operations, in order, into chunks of at most `maxBytes`. An operation bigger than the
+ * limit on its own gets a chunk of its own (OpenSearch will answer 413 if it is really too big).
+ */
+export function chunkByBytes<T extends { readonly bytes: number }>(
+  items: readonly T[],
+  maxBytes: number,
+): T[][] {
+  const chunks: T[][] = [];
+  let current: T[] = [];
+  let size = 0;
+  for (const item of items) {
+    if (current.length > 0 && size + item.bytes > maxBytes) {
+      chunks.push(current);
+      current = [];
+      size = 0;
+    }
+    current.push(item);
+    size += item.bytes;
+  }
+  if (current.length > 0) chunks.push(current);
+  return chunks;
+}
+
+export function bulkBody(chunk: readonly EncodedOperation[]): string {
+  let body = '';
+  for (const item of chunk) body += item.lines;
+  return body;
+}
+
+export type ItemOutcome = 'done' | 'retry' | 'reject';
+
+export interface ItemVerdict {
+  readonly outcome: ItemOutcome;
+  /** What the status means, for counters and logs. */
+  readonly label: ItemLabel;
+}
+
+export type ItemLabel =
+  | 'indexed'
+  | 'deleted'
+  | 'not-found'
+  | 'stale'
+  | 'throttled'
+  | 'unavailable'
+  | 'blocked'
+  | 'rejected'
+  | 'unknown';
+
+interface ItemRule {
+  readonly label: ItemLabel;
+  readonly outcome: ItemOutcome;
+  readonly when: (item: BulkItemResult, kind: Operation['kind'], versioned: boolean) => boolean;
+}
+
+/**
+ * Every bulk item status is classified by this table, first match wins (REFERENCE "Item
+ * statuses"). Retryable means "not this record's fault": the same request can succeed later.
+ */
+export const ITEM_RULES: readonly ItemRule[] = [
+  { label: 'indexed', outcome: 'done', when: (i, k) => i.status >= 200 && i.status < 300 && k === 'index' },
+  { label: 'deleted', outcome: 'done', when: (i) => i.status >= 200 && i.status < 300 },
+  // Deleting a document that is not there leaves the index as the table is.
+  { label: 'not-found', outcome: 'done', when: (i, k) => i.status === 404 && k === 'delete' },
+  // Under external versioning a conflict means the index already holds this change or a newer one.
+  { label: 'stale', outcome: 'done', when: (i, _k, v) => i.status === 409 && v },
+  { label: 'throttled', outcome: 'retry', when: (i) => i.status === 429 },
+  { label: 'unavailable', outcome: 'retry', when: (i) => i.status >= 500 },
+  // A missing index (auto-create off), a read-only block (disk watermark) or a request timeout
+  // are the cluster's state, not the record's: retry, never dead-letter.
+  {
+    label: 'blocked',
+    outcome: 'retry',
+    when: (i) =>
+      i.status === 401 ||
+      i.status === 403 ||
+      i.status === 408 ||
+      i.errorType === 'index_not_found_exception' ||
+      i.errorType === 'cluster_block_exception',
+  },
+  // Mapping conflicts, too many fields, an id over 512 bytes...: permanent for this record.
+  { label: 'rejected', outcome: 'reject', when: (i) => i.status >= 400 && i.status < 500 },
+  // Anything else (no status, 1xx/3xx) is not understood: retry rather than guess "done".
+  { label: 'unknown', outcome: 'retry', when: () => true },
+];
+
+export function classifyItem(
+  item: BulkItemResult,
+  kind: Operation['kind'],
+  versioned: boolean,
+): ItemVerdict {
+  for (const rule of ITEM_RULES) {
+    if (rule.when(item, kind, versioned)) return rule;
+  }
+  /* istanbul ignore next: the last rule always matches */
+  return { label: 'unknown', outcome: 'retry' };
+}
+
+export type RequestOutcome = 'retry' | 'split';
+
+/**
+ * A failed request as a whole. 413 means the body is too big for the cluster's HTTP limit
+ * (10 MiB on small instance types): split it. Everything else, including 400/401/403 and network
+ * errors, is retried: a request-level failure is never a single record's fault.
+ */
+export function classifyRequestFailure(status: number | undefined): RequestOutcome {
+  return status === 413 ? 'split' : 'retry';
+}

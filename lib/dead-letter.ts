@@ -1,0 +1,168 @@
+/**
+ * The only module that knows S3. Dead letters are JSON objects, one per record:
+ *
+ *   s3://<DEAD_LETTER_BUCKET>/<DEAD_LETTER_PREFIX>YYYY/MM/DD/HH/<SequenceNumber>-<eventID>.json
+ *
+ * holding the full stream record as received, the error type and reason, the index and the time.
+ * The date is the record's ApproximateCreationDateTime (UTC) when it has one, so re-writing the
+ * same record after a retry lands on the same key instead of creating a copy.
+ *
+ * A PutObject is a single signed HTTPS request, so it is made with aws4 (already used by the
+ * OpenSearch signer) rather than the S3 client, which would add about 1 MB to the bundle.
+ * With AWS_ENDPOINT_URL_S3 set (a local S3-compatible server), path-style addressing is used.
+ */
+import { createHash } from 'node:crypto';
+import http from 'node:http';
+import https from 'node:https';
+import aws4 from 'aws4';
+import { DeadLetterWriteError, describeError } from './errors';
+import type { AwsCredentials, CredentialProvider } from './search-client';
+
+export interface DeadLetter {
+  /** The stream record exactly as Lambda delivered it. */
+  readonly record: unknown;
+  readonly errorType: string;
+  readonly reason: string;
+  readonly documentId?: string | undefined;
+}
+
+export interface DeadLetterSink {
+  /** Where letters go, for logs: `s3://bucket/prefix`. */
+  readonly location: string;
+  /** Stores one letter; resolves with its key, rejects with DeadLetterWriteError. */
+  write(letter: DeadLetter, timeoutMs: number): Promise<string>;
+}
+
+export interface S3DeadLetterOptions {
+  readonly bucket: string;
+  readonly prefix: string;
+  readonly region: string;
+  readonly index: string;
+  /** AWS_ENDPOINT_URL_S3: a custom endpoint, addressed path-style. */
+  readonly endpoint: URL | undefined;
+  readonly getCredentials: CredentialProvider;
+  readonly now?: () => Date;
+}
+
+const SAFE_KEY_PART = /[^A-Za-z0-9._-]/g;
+
+export function deadLetterKey(prefix: string, record: unknown, now: Date): string {
+  const r = record as
+    | { eventID?: unknown; dynamodb?: { SequenceNumber?: unknown; ApproximateCreationDateTime?: unknown } }
+    | null
+    | undefined;
+  const created = r?.dynamodb?.ApproximateCreationDateTime;
+  const when = typeof created === 'number' && created > 0 ? new Date(created * 1000) : now;
+  const stamp = Number.isNaN(when.getTime()) ? now.toISOString() : when.toISOString();
+  const datePath = `${stamp.slice(0, 4)}/${stamp.slice(5, 7)}/${stamp.slice(8, 10)}/${stamp.slice(11, 13)}`;
+  const seq = r?.dynamodb?.SequenceNumber;
+  const eventId = r?.eventID;
+  const name =
+    typeof seq === 'string' && seq !== ''
+      ? `${seq}-${typeof eventId === 'string' ? eventId : 'no-event-id'}`
+      : `no-sequence-${createHash('sha256').update(safeStringify(record)).digest('hex').slice(0, 32)}`;
+  return `${prefix}${datePath}/${name.replace(SAFE_KEY_PART, '_').slice(0, 200)}.json`;
+}
+
+function safeStringify(value: unknown): string {
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
+}
+
+export function createS3DeadLetterSink(options: S3DeadLetterOptions): DeadLetterSink {
+  const now = options.now ?? (() => new Date());
+  const pathStyle = options.endpoint !== undefined || options.bucket.includes('.');
+  const base = options.endpoint ?? new URL(`https://s3.${options.region}.amazonaws.com`);
+  const host = pathStyle ? base.host : `${options.bucket}.${base.host}`;
+  const keyPrefix = pathStyle ? `/${options.bucket}/` : '/';
+  const transport = base.protocol === 'http:' ? http : https;
+  const agent = new transport.Agent({ keepAlive: true, maxSockets: 16 });
+
+  return {
+    location: `s3://${options.bucket}/${options.prefix}`,
+    async write(letter, timeoutMs) {
+      const failedAt = now();
+      const key = deadLetterKey(options.prefix, letter.record, failedAt);
+      const body = JSON.stringify({
+        errorType: letter.errorType,
+        reason: letter.reason,
+        index: options.index,
+        documentId: letter.documentId,
+        failedAt: failedAt.toISOString(),
+        record: letter.record,
+      });
+      let credentials;
+      try {
+        credentials = await options.getCredentials();
+      } catch (error) {
+        throw new DeadLetterWriteError(undefined, `no credentials: ${describeError(error)}`, {
+          cause: error,
+        });
+      }
+      const signed = aws4.sign(
+        {
+          host,
+          path: keyPrefix + key,
+          method: 'PUT',
+          service: 's3',
+          region: options.region,
+          headers: {
+            'content-type': 'application/json',
+            'x-amz-content-sha256': createHash('sha256').update(body, 'utf8').digest('hex'),
+          },
+          body,
+        },
+        toAws4Credentials(credentials),
+      );
+      const status = await put(transport, agent, base, signed, body, timeoutMs);
+      if (status < 200 || status > 299) {
+        throw new DeadLetterWriteError(status, `PutObject ${key} answered HTTP ${status}`);
+      }
+      return key;
+    },
+  };
+}
+
+function put(
+  transport: typeof http | typeof https,
+  agent: http.Agent,
+  base: URL,
+  signed: aws4.Request,
+  body: string,
+  timeoutMs: number,
+): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const request = transport.request(
+      {
+        protocol: base.protocol,
+        hostname: base.hostname.replace(/^\[|\]$/g, ''),
+        port: base.port || undefined,
+        method: 'PUT',
+        path: signed.path,
+        headers: signed.headers as http.OutgoingHttpHeaders,
+        agent,
+        timeout: Math.max(1, Math.floor(timeoutMs)),
+      },
+      (response) => {
+        response.resume(); // the body (an XML error at most) is not needed
+        response.on('end', () => resolve(response.statusCode ?? 0));
+        response.on('error', (error) => reject(wrap(error)));
+      },
+    );
+    request.on('timeout', () => request.destroy(new Error(`timed out after ${timeoutMs} ms`)));
+    request.on('error', (error) => reject(wrap(error)));
+    request.end(body);
+  });
+}
+
+function toAws4Credentials(c: AwsCredentials): aws4.Credentials {
+  const base = { accessKeyId: c.accessKeyId, secretAccessKey: c.secretAccessKey };
+  return c.sessionToken ? { ...base, sessionToken: c.sessionToken } : base;
+}
+
+function wrap(error: unknown): DeadLetterWriteError {
+  return new DeadLetterWriteError(undefined, describeError(error), { cause: error });
+}

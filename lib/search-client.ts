@@ -1,0 +1,194 @@
+/**
+ * The only module that knows OpenSearch's wire protocol, SigV4 and the opensearch-js client.
+ *
+ * It builds opensearch-js's own Transport and Connection (signed by the library's
+ * AwsSigv4Signer, which signs with aws4) instead of the full `Client`: the Client pulls in
+ * every API namespace, about 280 ms of module load against about 30 ms for these pieces
+ * (REFERENCE "Cold start"), and `_bulk` plus a few index calls is all the indexer needs.
+ *
+ * Retries are NOT done here (`maxRetries: 0`): the batch processor owns the retry policy, so it
+ * can re-send only the items that are not done and never retry past the Lambda deadline.
+ */
+import { AwsSigv4Signer } from '@opensearch-project/opensearch/aws-v3';
+import Connection from '@opensearch-project/opensearch/lib/Connection.js';
+import Serializer from '@opensearch-project/opensearch/lib/Serializer.js';
+import Transport from '@opensearch-project/opensearch/lib/Transport.js';
+import { ConnectionPool } from '@opensearch-project/opensearch/lib/pool/index.js';
+import { BulkRequestError, describeError } from './errors';
+
+export interface AwsCredentials {
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+  readonly sessionToken?: string | undefined;
+  readonly expiration?: Date | undefined;
+}
+export type CredentialProvider = () => Promise<AwsCredentials>;
+
+/** One bulk response item, reduced to what the outcome table needs. */
+export interface BulkItemResult {
+  readonly status: number;
+  readonly errorType: string | undefined;
+  readonly reason: string | undefined;
+}
+
+export interface SearchResponse {
+  readonly statusCode: number;
+  readonly body: unknown;
+}
+
+export interface SearchClient {
+  /**
+   * POSTs an NDJSON body to `/<index>/_bulk`. Resolves with one result per operation, in
+   * request order; rejects with BulkRequestError when the request as a whole failed.
+   */
+  bulk(body: string, operations: number, timeoutMs: number): Promise<BulkItemResult[]>;
+  /** Any other request (index bootstrap). Resolves for every HTTP status; rejects on I/O errors. */
+  request(method: string, path: string, body: unknown, timeoutMs: number): Promise<SearchResponse>;
+  close(): Promise<void>;
+}
+
+export interface SearchClientOptions {
+  readonly endpoint: URL;
+  readonly index: string;
+  readonly auth: 'sigv4' | 'none';
+  readonly service: 'es' | 'aoss';
+  readonly region: string;
+  readonly compression: boolean;
+  readonly getCredentials: CredentialProvider;
+}
+
+const noop = (): boolean => true;
+
+export function createSearchClient(options: SearchClientOptions): SearchClient {
+  let ConnectionClass: typeof Connection = Connection;
+  let TransportClass: typeof Transport = Transport;
+  if (options.auth === 'sigv4') {
+    const signer = AwsSigv4Signer({
+      region: options.region,
+      service: options.service,
+      getCredentials: options.getCredentials as never,
+    });
+    ConnectionClass = signer.Connection;
+    TransportClass = signer.Transport;
+  }
+  const pool = new ConnectionPool({
+    Connection: ConnectionClass,
+    // The default 'ping' strategy sends `HEAD /`, which an index-scoped IAM policy denies.
+    resurrectStrategy: 'none',
+    emit: noop,
+  } as never);
+  pool.addConnection(options.endpoint.origin);
+  const transport = new TransportClass({
+    emit: noop,
+    connectionPool: pool,
+    serializer: new Serializer(),
+    maxRetries: 0,
+    requestTimeout: 30_000,
+    compression: options.compression ? 'gzip' : false,
+    sniffInterval: false,
+    sniffOnStart: false,
+    sniffOnConnectionFault: false,
+  } as never);
+  const bulkPath = `/${encodeURIComponent(options.index)}/_bulk`;
+
+  async function send(
+    params: { method: string; path: string; body?: unknown; bulkBody?: string },
+    timeoutMs: number,
+  ): Promise<SearchResponse> {
+    const response = await transport.request(params as never, {
+      requestTimeout: Math.max(1, Math.floor(timeoutMs)),
+      maxRetries: 0,
+      // Every status resolves; callers classify them (a 404 on HEAD /index is an answer).
+      ignore: IGNORE_ALL_STATUSES,
+    });
+    return { statusCode: response.statusCode ?? 0, body: response.body };
+  }
+
+  return {
+    async bulk(body, operations, timeoutMs) {
+      let response: SearchResponse;
+      try {
+        response = await send({ method: 'POST', path: bulkPath, bulkBody: body }, timeoutMs);
+      } catch (error) {
+        throw new BulkRequestError(undefined, describeError(error), { cause: error });
+      }
+      if (response.statusCode < 200 || response.statusCode > 299) {
+        throw new BulkRequestError(response.statusCode, errorSummary(response.body));
+      }
+      return parseBulkItems(response.body, operations);
+    },
+    request(method, path, body, timeoutMs) {
+      return send(body === undefined ? { method, path } : { method, path, body }, timeoutMs);
+    },
+    async close() {
+      await new Promise<void>((resolve) => pool.empty(() => resolve()));
+    },
+  };
+}
+
+// Statuses 100..599: every HTTP answer is returned to the caller rather than thrown.
+const IGNORE_ALL_STATUSES = Array.from({ length: 500 }, (_, i) => i + 100);
+
+/**
+ * Reads `{errors, items:[{index|delete:{status, error:{type, reason}}}]}`. Items are matched to
+ * operations by position (`items[i]` belongs to `operations[i]`), never by offsets into the body.
+ * A response that does not account for every operation is treated as a failed request.
+ */
+export function parseBulkItems(body: unknown, operations: number): BulkItemResult[] {
+  const parsed = typeof body === 'string' ? safeJson(body) : body;
+  const items = (parsed as { items?: unknown } | null)?.items;
+  if (!Array.isArray(items) || items.length !== operations) {
+    throw new BulkRequestError(
+      200,
+      `bulk response has ${Array.isArray(items) ? items.length : 'no'} items for ${operations} operations`,
+    );
+  }
+  const results: BulkItemResult[] = new Array(items.length);
+  for (let i = 0; i < items.length; i++) {
+    const entry = items[i] as Record<string, unknown> | null;
+    let action: { status?: unknown; error?: unknown } | undefined;
+    if (entry !== null && typeof entry === 'object') {
+      for (const key in entry) {
+        action = entry[key] as typeof action;
+        break;
+      }
+    }
+    const error = action?.error as { type?: unknown; reason?: unknown } | string | undefined;
+    results[i] = {
+      status: typeof action?.status === 'number' ? action.status : 0,
+      errorType:
+        typeof error === 'object' && error !== null && typeof error.type === 'string'
+          ? error.type
+          : typeof error === 'string'
+            ? 'error'
+            : undefined,
+      reason:
+        typeof error === 'object' && error !== null && typeof error.reason === 'string'
+          ? error.reason
+          : typeof error === 'string'
+            ? error
+            : undefined,
+    };
+  }
+  return results;
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/** A short description of an error response, for logs: the error type, never a document. */
+function errorSummary(body: unknown): string {
+  const parsed = typeof body === 'string' ? (safeJson(body) ?? body) : body;
+  if (typeof parsed === 'string') return parsed.slice(0, 200);
+  const error = (parsed as { error?: unknown; message?: unknown } | null)?.error;
+  if (typeof error === 'string') return error.slice(0, 200);
+  const type = (error as { type?: unknown } | undefined)?.type;
+  if (typeof type === 'string') return type;
+  const message = (parsed as { message?: unknown } | null)?.message;
+  return typeof message === 'string' ? message.slice(0, 200) : 'no error detail';
+}

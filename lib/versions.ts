@@ -1,0 +1,66 @@
+/**
+ * External versions for OpenSearch, derived from the stream record alone.
+ *
+ *   version = floor(ApproximateCreationDateTime) * 2^31 + (SequenceNumber mod 2^31)
+ *
+ * Why this shape (see REFERENCE: OpenSearch VersionType.java, DynamoDB Streams):
+ * - OpenSearch versions are signed 64-bit longs. Sequence numbers are 21-40 digits and do not
+ *   fit, so they cannot be the version on their own.
+ * - A per-invocation counter breaks across batches, and Lambda has no long-lived per-shard reader
+ *   to keep one (Amazon OpenSearch Ingestion's seconds*10^6+counter needs that reader).
+ * - ApproximateCreationDateTime is whole seconds and never decreases for one item, so the high
+ *   part orders every pair of changes made in different seconds, across batches, shards and
+ *   re-deliveries.
+ * - Within one second, the low 31 bits of the sequence number break the tie. Sequence numbers
+ *   grow in stream order within a shard, and one second of one shard spans far fewer than 2^31
+ *   of them, so the low bits grow too unless the pair straddles a multiple of 2^31.
+ * - 2^32 seconds * 2^31 = 2^63: the scheme fits a long until the year 2106.
+ *
+ * Residual window: two changes to the same item in the same second whose sequence numbers
+ * straddle a multiple of 2^31, or lie on different shards (a shard rollover inside that second),
+ * may be ordered wrongly. Changes one second or more apart are always ordered correctly.
+ */
+import { MalformedRecordError } from './errors';
+
+const TIEBREAK_BITS = 31;
+const TIEBREAK_MOD = 2 ** TIEBREAK_BITS;
+const MAX_SECONDS = 2 ** 32 - 1;
+const SEQUENCE_NUMBER = /^\d{1,64}$/;
+
+/** `sequenceNumber mod 2^31`, exactly, without BigInt (every step stays below 2^35). */
+export function sequenceTiebreak(sequenceNumber: string): number {
+  let r = 0;
+  for (let i = 0; i < sequenceNumber.length; i++) {
+    r = (r * 10 + (sequenceNumber.charCodeAt(i) - 48)) % TIEBREAK_MOD;
+  }
+  return r;
+}
+
+/** Whole epoch seconds. Lambda sends seconds; a millisecond value is recognised and scaled. */
+export function creationSeconds(approximateCreationDateTime: unknown): number {
+  if (typeof approximateCreationDateTime !== 'number' || !(approximateCreationDateTime > 0)) {
+    return 0;
+  }
+  let seconds = Math.floor(approximateCreationDateTime);
+  if (seconds > MAX_SECONDS) seconds = Math.floor(seconds / 1000);
+  return Math.min(seconds, MAX_SECONDS);
+}
+
+/** Checks a SequenceNumber: the record's identity for Lambda and its order in the shard. */
+export function checkSequenceNumber(sequenceNumber: unknown): string {
+  if (typeof sequenceNumber !== 'string' || !SEQUENCE_NUMBER.test(sequenceNumber)) {
+    throw new MalformedRecordError(
+      'InvalidSequenceNumber',
+      'dynamodb.SequenceNumber is missing or not a decimal string',
+    );
+  }
+  return sequenceNumber;
+}
+
+/** The external version, as decimal text for the bulk action line. */
+export function externalVersion(approximateCreationDateTime: unknown, sequenceNumber: string): string {
+  const seconds = creationSeconds(approximateCreationDateTime);
+  const tiebreak = sequenceTiebreak(sequenceNumber);
+  // seconds * 2^31 exceeds 2^53 after 1970 + 48 days, so the sum needs BigInt.
+  return ((BigInt(seconds) << BigInt(TIEBREAK_BITS)) + BigInt(tiebreak)).toString();
+}
