@@ -3,8 +3,8 @@
  * provider are built once per container, on the first invocation, and reused while warm.
  */
 import type { Context, DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
-import { defaultProvider } from '@aws-sdk/credential-provider-node';
 import { loadConfig, type Config } from './lib/config';
+import { defaultCredentials } from './lib/credentials';
 import { createS3DeadLetterSink, type DeadLetterSink } from './lib/dead-letter';
 import { describeError } from './lib/errors';
 import { createLogger, type Logger } from './lib/logger';
@@ -23,7 +23,7 @@ const FALLBACK_BUDGET_MS = 60_000;
 
 export function createRuntime(
   env: Readonly<Record<string, string | undefined>> = process.env,
-  getCredentials: CredentialProvider = defaultProvider(),
+  getCredentials: CredentialProvider = defaultCredentials(env),
 ): Runtime {
   const config = loadConfig(env);
   const logger = createLogger(config.logLevel);

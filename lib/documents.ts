@@ -1,12 +1,15 @@
 /**
  * DynamoDB attribute values -> document JSON text, exactly.
  *
- * The document is written straight to JSON text instead of going through `unmarshall` and
- * `JSON.stringify`, because that route loses what the table holds: sets become `{}`, integers
- * beyond 2^53 become BigInt (which `JSON.stringify` throws on) and decimals beyond double
- * precision are rounded (`3.14159265358979323846` -> `3.141592653589793`). Here an `N` is
- * copied digit for digit into the JSON, so a lossless reader gets back what DynamoDB stores.
- * It is also the cheapest route: no intermediate objects are allocated.
+ * `unmarshall` + `JSON.stringify` loses what the table holds: sets become `{}`, integers beyond
+ * 2^53 become BigInt (which `JSON.stringify` throws on) and decimals beyond double precision are
+ * rounded (`3.14159265358979323846` -> `3.141592653589793`). Here every `N` reaches the JSON digit
+ * for digit, so a lossless reader gets back what DynamoDB stores.
+ *
+ * How, cheaply: the item becomes a plain object and V8's native `JSON.stringify` writes it. An `N`
+ * whose text survives a round trip through a double (`String(Number(n)) === n`, true for almost
+ * every real amount, id and count) goes in as a number and comes out as the same text. Any other
+ * `N` goes in as a marker string, and the few markers are swapped for the exact digits afterwards.
  *
  * | DynamoDB | JSON                                    |
  * |----------|-----------------------------------------|
@@ -19,6 +22,7 @@
  * | L        | array                                   |
  * | SS/NS/BS | array of strings/numbers/base64 strings |
  */
+import { randomBytes } from 'node:crypto';
 import { MalformedRecordError } from './errors';
 
 /** A DynamoDB JSON attribute value as it arrives in a stream record, not yet validated. */
@@ -62,84 +66,144 @@ class InvalidValue extends Error {
   }
 }
 
-function binary(b: unknown): string {
-  // Lambda delivers binary as base64 text. A producer using an SDK may hand us bytes instead.
-  if (typeof b === 'string') return JSON.stringify(b);
-  if (b instanceof Uint8Array) return JSON.stringify(Buffer.from(b).toString('base64'));
-  throw new InvalidValue('binary is neither base64 text nor bytes');
+// Markers for numbers a double cannot carry: a random nonce per process, which no table value
+// will contain by chance. Plain ASCII, so JSON.stringify stays on its fast path.
+const NONCE = randomBytes(8).toString('hex');
+const MARKER = `${NONCE}#`;
+const MARKER_IN_JSON = new RegExp(`"${NONCE}#(\\d+)"`, 'g');
+
+/** Exact number texts of the conversion in progress (conversions are synchronous). */
+let exact: string[] = [];
+
+/**
+ * True when `n` is plain decimal text that a double holds and prints back unchanged: at most 15
+ * significant digits (a double keeps any 15), canonical (no leading zeros, no trailing fraction
+ * zeros, not `-0`) and in the range JavaScript prints without an exponent. A cheap scan that
+ * spares most numbers the double-to-text conversion of the general check.
+ */
+function plainDoubleText(n: string): boolean {
+  const length = n.length;
+  let i = n.charCodeAt(0) === 45 /* - */ ? 1 : 0;
+  const intStart = i;
+  while (i < length && isDigit(n.charCodeAt(i))) i++;
+  const intDigits = i - intStart;
+  if (intDigits === 0 || intDigits > 15) return false;
+  const leadingZero = n.charCodeAt(intStart) === 48;
+  if (leadingZero && intDigits > 1) return false;
+  if (i === length) return !(leadingZero && intStart === 1); // "-0" prints as "0"
+  if (n.charCodeAt(i) !== 46 /* . */) return false;
+  const fracStart = ++i;
+  while (i < length && isDigit(n.charCodeAt(i))) i++;
+  if (i !== length || i === fracStart || n.charCodeAt(length - 1) === 48) return false;
+  if (!leadingZero) return intDigits + (length - fracStart) <= 15;
+  // 0.000ddd: JavaScript switches to exponent notation below 1e-6.
+  let zeros = 0;
+  while (n.charCodeAt(fracStart + zeros) === 48) zeros++;
+  return zeros < 6 && length - fracStart - zeros <= 15;
+}
+
+function isDigit(code: number): boolean {
+  return code >= 48 && code <= 57;
+}
+
+function number(n: unknown): number | string {
+  if (typeof n !== 'string') throw new InvalidValue('number is not a string');
+  if (plainDoubleText(n)) return +n;
+  const x = +n;
+  if (Number.isFinite(x) && String(x) === n) return x;
+  exact.push(jsonNumber(n));
+  return MARKER + (exact.length - 1);
 }
 
 function string(s: unknown): string {
   if (typeof s !== 'string') throw new InvalidValue('expected a string');
-  return JSON.stringify(s);
+  return s;
 }
 
-function list(values: unknown, each: (v: unknown) => string): string {
+function binary(b: unknown): string {
+  // Lambda delivers binary as base64 text. A producer using an SDK may hand us bytes instead.
+  if (typeof b === 'string') return b;
+  if (b instanceof Uint8Array) return Buffer.from(b).toString('base64');
+  throw new InvalidValue('binary is neither base64 text nor bytes');
+}
+
+function list<T>(values: unknown, each: (v: unknown) => T): T[] {
   if (!Array.isArray(values)) throw new InvalidValue('expected an array');
-  let out = '[';
-  for (let i = 0; i < values.length; i++) {
-    try {
-      out += (i > 0 ? ',' : '') + each(values[i]);
-    } catch (error) {
-      throw error instanceof InvalidValue ? error.within(`[${i}]`) : error;
-    }
+  const out = new Array<T>(values.length);
+  let i = 0;
+  try {
+    for (; i < values.length; i++) out[i] = each(values[i]);
+  } catch (error) {
+    throw error instanceof InvalidValue ? error.within(`[${i}]`) : error;
   }
-  return out + ']';
+  return out;
 }
 
-function value(v: unknown): string {
+function value(v: unknown): unknown {
   if (v === null || typeof v !== 'object') throw new InvalidValue('not an attribute value');
   const av = v as Record<string, unknown>;
   // The common types first: this runs for every attribute of every record.
   if (av.S !== undefined) return string(av.S);
-  if (av.N !== undefined) return jsonNumber(av.N);
+  if (av.N !== undefined) return number(av.N);
   if (av.M !== undefined) return map(av.M);
   if (av.L !== undefined) return list(av.L, value);
   if (av.BOOL !== undefined) {
     if (typeof av.BOOL !== 'boolean') throw new InvalidValue('BOOL is not a boolean');
-    return av.BOOL ? 'true' : 'false';
+    return av.BOOL;
   }
-  if (av.NULL !== undefined) return 'null';
+  if (av.NULL !== undefined) return null;
   if (av.B !== undefined) return binary(av.B);
   if (av.SS !== undefined) return list(av.SS, string);
-  if (av.NS !== undefined) return list(av.NS, jsonNumber);
+  if (av.NS !== undefined) return list(av.NS, number);
   if (av.BS !== undefined) return list(av.BS, binary);
   throw new InvalidValue(`unknown attribute type ${JSON.stringify(Object.keys(av)).slice(0, 80)}`);
 }
 
-function map(m: unknown): string {
+function map(m: unknown): Record<string, unknown> {
   if (m === null || typeof m !== 'object' || Array.isArray(m)) {
     throw new InvalidValue('expected a map of attributes');
   }
-  let out = '{';
-  let first = true;
-  for (const name in m) {
-    if (!Object.prototype.hasOwnProperty.call(m, name)) continue;
-    try {
-      out += `${first ? '' : ','}${JSON.stringify(name)}:${value((m as AttributeMap)[name])}`;
-    } catch (error) {
-      throw error instanceof InvalidValue ? error.within(`.${name}`) : error;
+  const out: Record<string, unknown> = {};
+  const names = Object.keys(m);
+  let i = 0;
+  try {
+    for (; i < names.length; i++) {
+      const name = names[i] as string;
+      const converted = value((m as AttributeMap)[name]);
+      // An attribute may be called `__proto__`; assignment would set the prototype instead.
+      if (name === '__proto__') {
+        Object.defineProperty(out, name, { value: converted, enumerable: true, writable: true });
+      } else {
+        out[name] = converted;
+      }
     }
-    first = false;
+  } catch (error) {
+    throw error instanceof InvalidValue ? error.within(`.${names[i]}`) : error;
   }
-  return out + '}';
+  return out;
 }
 
-function guarded(fn: (v: unknown) => string, v: unknown, root: string): string {
+function toJson(convert: (v: unknown) => unknown, v: unknown, root: string): string {
+  exact = [];
   try {
-    return fn(v);
+    const json = JSON.stringify(convert(v));
+    if (exact.length === 0) return json;
+    const digits = exact;
+    return json.replace(MARKER_IN_JSON, (_marker, i: string) => digits[Number(i)] as string);
   } catch (error) {
     if (!(error instanceof InvalidValue)) throw error;
     throw new MalformedRecordError('InvalidAttributeValue', `${root}${error.path}: ${error.detail}`);
+  } finally {
+    exact = [];
   }
 }
 
 /** One attribute value -> JSON text. Throws MalformedRecordError naming the bad value's path. */
 export function attributeToJson(v: unknown, root = '$'): string {
-  return guarded(value, v, root);
+  return toJson(value, v, root);
 }
 
 /** An item (attribute name -> value), such as a record's NewImage -> JSON object text. */
 export function itemToJson(item: unknown, root = '$'): string {
-  return guarded(map, item, root);
+  return toJson(map, item, root);
 }

@@ -44,9 +44,11 @@ function escape(value: string): string {
   return value.includes('\\') || value.includes('|') ? value.replace(/[\\|]/g, '\\$&') : value;
 }
 
-function orderedNames(keys: object, keyOrder: readonly string[]): string[] {
+function orderedNames(keys: object, keyOrder: readonly string[]): readonly string[] {
   const names = Object.keys(keys);
-  if (keyOrder.length === 0) return names.sort();
+  if (keyOrder.length === 0) return names.length < 2 ? names : names.sort();
+  // The usual case: the record's keys are exactly the configured key schema.
+  if (names.length === keyOrder.length && keyOrder.every((name) => name in keys)) return keyOrder;
   const first = keyOrder.filter((name) => Object.prototype.hasOwnProperty.call(keys, name));
   const rest = names.filter((name) => !keyOrder.includes(name)).sort();
   return first.concat(rest);
