@@ -145,7 +145,10 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     auth,
     service,
     region,
-    versioning: oneOf('OPENSEARCH_VERSIONING', ['external', 'off'], 'external') === 'external',
+    // OpenSearch Serverless does not document external versioning; opt in there explicitly.
+    versioning:
+      oneOf('OPENSEARCH_VERSIONING', ['external', 'off'], service === 'aoss' ? 'off' : 'external') ===
+      'external',
     ttlDeletes: oneOf('TTL_DELETES', ['delete', 'ignore'], 'delete'),
     dryRun,
     deadLetterBucket,

@@ -117,9 +117,9 @@ export function createS3DeadLetterSink(options: S3DeadLetterOptions): DeadLetter
         },
         toAws4Credentials(credentials),
       );
-      const status = await put(transport, agent, base, signed, body, timeoutMs);
+      const { status, code } = await put(transport, agent, base, signed, body, timeoutMs);
       if (status < 200 || status > 299) {
-        throw new DeadLetterWriteError(status, `PutObject ${key} answered HTTP ${status}`);
+        throw new DeadLetterWriteError(status, `PutObject ${key} answered ${code ?? 'HTTP'} ${status}`);
       }
       return key;
     },
@@ -133,7 +133,7 @@ function put(
   signed: aws4.Request,
   body: string,
   timeoutMs: number,
-): Promise<number> {
+): Promise<{ status: number; code: string | undefined }> {
   return new Promise((resolve, reject) => {
     const request = transport.request(
       {
@@ -147,11 +147,24 @@ function put(
         timeout: Math.max(1, Math.floor(timeoutMs)),
       },
       (response) => {
-        response.resume(); // the body (an XML error at most) is not needed
-        response.on('end', () => resolve(response.statusCode ?? 0));
+        // A success has no body; an error has a short XML document whose <Code> is worth logging.
+        let text = '';
+        response.setEncoding('utf8');
+        response.on('data', (chunk: string) => {
+          if (text.length < 2048) text += chunk;
+        });
+        response.on('end', () =>
+          resolve({ status: response.statusCode ?? 0, code: /<Code>([^<]{1,100})<\/Code>/.exec(text)?.[1] }),
+        );
         response.on('error', (error) => reject(wrap(error)));
       },
     );
+    // `timeout` above is an idle timeout; this bounds the whole exchange.
+    const deadline = setTimeout(
+      () => request.destroy(new Error(`timed out after ${timeoutMs} ms`)),
+      Math.max(1, Math.floor(timeoutMs)),
+    );
+    request.on('close', () => clearTimeout(deadline));
     request.on('timeout', () => request.destroy(new Error(`timed out after ${timeoutMs} ms`)));
     request.on('error', (error) => reject(wrap(error)));
     request.end(body);

@@ -113,13 +113,21 @@ export function createSearchClient(options: SearchClientOptions): SearchClient {
     params: { method: string; path: string; body?: unknown; bulkBody?: string },
     timeoutMs: number,
   ): Promise<SearchResponse> {
-    const response = await transport.request(params as never, {
+    const request = transport.request(params as never, {
       requestTimeout: Math.max(1, Math.floor(timeoutMs)),
       maxRetries: 0,
       // Every status resolves; callers classify them (a 404 on HEAD /index is an answer).
       ignore: IGNORE_ALL_STATUSES,
     });
-    return { statusCode: response.statusCode ?? 0, body: response.body };
+    // `requestTimeout` is a socket idle timeout: a server that trickles bytes would outlive it.
+    // This bounds the whole exchange, so a request never runs past the caller's deadline.
+    const deadline = setTimeout(() => request.abort(), Math.max(1, Math.floor(timeoutMs)));
+    try {
+      const response = await request;
+      return { statusCode: response.statusCode ?? 0, body: response.body };
+    } finally {
+      clearTimeout(deadline);
+    }
   }
 
   return {
