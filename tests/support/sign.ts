@@ -47,7 +47,7 @@ export async function signWithSmithy(input: SignInput): Promise<Record<string, s
   const body = input.body === undefined ? Buffer.alloc(0) : Buffer.from(input.body);
   const [hostname, port] = input.host.split(':');
   const headers: Record<string, string> = { host: input.host, ...(input.headers ?? {}) };
-  if (input.contentSha256 !== false) {
+  if (input.contentSha256 !== false && headers['x-amz-content-sha256'] === undefined) {
     headers['x-amz-content-sha256'] = typeof input.contentSha256 === 'string' ? input.contentSha256 : createHash('sha256').update(body).digest('hex');
   }
   const signer = new SignatureV4({
