@@ -301,6 +301,9 @@ export class OpenSearchStandIn {
   private readonly verifier: Sigv4Verifier | undefined;
   private readonly now: () => number;
   private seq = 0;
+  /** Bumped by reset(): a request delayed across a reset is dropped instead of applied to the new state. */
+  private epoch = 0;
+  private readonly inFlight = new Set<Promise<void>>();
   private lifecycle!: ServerLifecycle;
   private server!: http.Server;
   port = 0;
@@ -317,7 +320,9 @@ export class OpenSearchStandIn {
   static async start(options: OpenSearchStandInOptions = {}): Promise<OpenSearchStandIn> {
     const s = new OpenSearchStandIn(options);
     s.server = http.createServer((req, res) => {
-      void s.lifecycle.track(s.handle(req, res));
+      const p = s.handle(req, res);
+      s.inFlight.add(p);
+      void s.lifecycle.track(p).finally(() => s.inFlight.delete(p));
     });
     s.server.keepAliveTimeout = 5000;
     s.lifecycle = new ServerLifecycle(s.server);
@@ -333,8 +338,16 @@ export class OpenSearchStandIn {
     await this.lifecycle.close();
   }
 
-  /** Clears indices, logs and faults. */
+  /** Waits (bounded) for requests still being handled, e.g. delayed by a `slow` fault. */
+  async quiesce(maxMs = 15_000): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.allSettled([...this.inFlight]), new Promise((r) => (timer = setTimeout(r, maxMs)))]);
+    if (timer) clearTimeout(timer);
+  }
+
+  /** Clears indices, logs and faults. Requests still delayed are dropped, never applied to the new state. */
   reset(): void {
+    this.epoch++;
     this.indices.clear();
     this.requests.length = 0;
     this.items.length = 0;
@@ -538,8 +551,10 @@ export class OpenSearchStandIn {
     mutable.bodyBytes = body.length;
 
     if (decision.delayMs > 0) {
+      const epoch = this.epoch;
       await this.lifecycle.delay(decision.delayMs);
       if (this.lifecycle.closed) return;
+      if (epoch !== this.epoch) return drop('stand-in was reset while this request was delayed');
     }
 
     let status: number;

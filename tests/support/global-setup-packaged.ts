@@ -1,0 +1,11 @@
+/**
+ * Optional jest globalSetup: builds/extracts the serverless package once before the suites run.
+ * Wire it with `globalSetup: '<rootDir>/tests/support/global-setup-packaged.ts'`. It never fails
+ * the run: when packaging is not possible the packaged suites report themselves as skipped.
+ */
+import { ensurePackagedHandler } from './packaged';
+
+export default async function globalSetup(): Promise<void> {
+  const r = ensurePackagedHandler();
+  if (!r.available) console.warn(`\n[e2e packaged] not available: ${r.reason}\n`);
+}
