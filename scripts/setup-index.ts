@@ -1,0 +1,119 @@
+/**
+ * `npm run index:setup [-- --dry-run]`: creates the index the indexer writes to, with the
+ * settings and mappings of lib/index-setup.ts, or checks an existing one.
+ *
+ * It reads the same environment as the Lambda (lib/config.ts: OPENSEARCH_ENDPOINT,
+ * OPENSEARCH_INDEX, OPENSEARCH_AUTH, OPENSEARCH_SIGV4_SERVICE, AWS_REGION, REQUEST_TIMEOUT_MS,
+ * INDEXER_DRY_RUN) plus INDEX_SHARDS, INDEX_REPLICAS and INDEX_GC_DELETES, and talks to OpenSearch
+ * through the same client and SigV4 signer, with credentials found the way the handler finds
+ * them (lib/credentials.ts: the environment's keys, else the AWS SDK's default chain: SSO/profile,
+ * container or instance role).
+ *
+ * --dry-run (or INDEXER_DRY_RUN=true) prints the exact requests and sends nothing.
+ * Exit codes: 0 done (differences that need a reindex are reported, not fatal), 1 error.
+ */
+import { loadConfig } from '../lib/config';
+import { defaultCredentials } from '../lib/credentials';
+import { describeError } from '../lib/errors';
+import {
+  indexBody,
+  indexOptionsFromEnv,
+  setupIndex,
+  setupRequests,
+  type SetupRequest,
+} from '../lib/index-setup';
+import { createSearchClient } from '../lib/search-client';
+
+const USAGE = 'usage: npm run index:setup [-- --dry-run]';
+
+function show(request: SetupRequest): string {
+  return `${request.method} ${request.path}\n${JSON.stringify(request.body, null, 2)}`;
+}
+
+export async function main(
+  argv: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+  out: (line: string) => void = (line) => process.stdout.write(`${line}\n`),
+  err: (line: string) => void = (line) => process.stderr.write(`${line}\n`),
+): Promise<number> {
+  const unknown = argv.filter((arg) => arg !== '--dry-run');
+  if (unknown.length > 0) {
+    err(`unknown argument ${JSON.stringify(unknown[0])}\n${USAGE}`);
+    return 1;
+  }
+  let config;
+  let body;
+  try {
+    config = loadConfig(argv.includes('--dry-run') ? { ...env, INDEXER_DRY_RUN: 'true' } : env);
+    body = indexBody(indexOptionsFromEnv(env, config.service));
+  } catch (error) {
+    err(describeError(error));
+    return 1;
+  }
+
+  const { create, applySettings } = setupRequests(config.index, body);
+  if (config.dryRun || config.endpoint === undefined) {
+    out(`dry run: nothing is sent. To create the index, setup sends:\n${show(create)}`);
+    if (applySettings !== undefined) {
+      out(
+        `If the index already exists and its gc_deletes differs, setup sends:\n${show(applySettings)}`,
+      );
+    }
+    return 0;
+  }
+
+  const client = createSearchClient({
+    endpoint: config.endpoint,
+    index: config.index,
+    auth: config.auth,
+    service: config.service,
+    region: config.region,
+    compression: false,
+    getCredentials: defaultCredentials(env),
+  });
+  const target = `${config.endpoint.origin}/${config.index}`;
+  try {
+    const result = await setupIndex(client, config.index, body, config.requestTimeoutMs);
+    for (const warning of result.warnings) err(`warning: ${warning}`);
+    if (result.created) {
+      out(`created ${target}`);
+      return 0;
+    }
+    out(`${target} already exists`);
+    for (const applied of result.applied) out(`applied ${applied}`);
+    if (result.differences.length === 0) {
+      out('its settings and mappings match');
+      return 0;
+    }
+    out('it differs from the expected settings/mappings:');
+    for (const d of result.differences) {
+      const how =
+        d.fix === 'settings'
+          ? `PUT /${config.index}/_settings`
+          : d.fix === 'mapping'
+            ? `PUT /${config.index}/_mapping`
+            : 'create a new index and reindex into it';
+      out(
+        `  ${d.path}: expected ${JSON.stringify(d.expected)}, index has ${JSON.stringify(d.actual)} (fix: ${how})`,
+      );
+    }
+    return 0;
+  } catch (error) {
+    err(`index setup failed for ${target}: ${describeError(error)}`);
+    return 1;
+  } finally {
+    await client.close();
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2), process.env).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      process.stderr.write(`${describeError(error)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}

@@ -1,0 +1,473 @@
+/**
+ * `npx serverless package` for each way of deploying the stack, once each, and what the generated
+ * CloudFormation says: the stream mapping, the function, its environment, IAM scoping, and the
+ * security settings of every resource the stack creates; then the zip itself.
+ */
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { builtinModules } from 'node:module';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { policyStatements, Stack, type CfnTemplate } from './cfn';
+import { cleanEnv, copyService, runNode, runServerless, zipEntries } from './serverless-run';
+
+const EXISTING_STREAM =
+  'arn:aws:dynamodb:eu-central-1:123456789012:table/Ledger/stream/2026-01-01T00:00:00.000';
+const EXISTING_DOMAIN_ENDPOINT = 'https://search-ledger-abc123.eu-central-1.es.amazonaws.com';
+const EXISTING_DOMAIN_ARN = 'arn:aws:es:eu-central-1:123456789012:domain/ledger';
+const COLLECTION_ENDPOINT = 'https://k9x2abc.eu-central-1.aoss.amazonaws.com';
+const COLLECTION_ARN = 'arn:aws:aoss:eu-central-1:123456789012:collection/k9x2abc';
+const CREATED_DOMAIN_ARN = 'arn:aws:es:eu-central-1:123456789012:domain/transactions-dev';
+
+type SetName = 'create' | 'existing' | 'aoss';
+const PARAMS: Record<SetName, string[]> = {
+  create: [],
+  existing: [
+    `existingStreamArn=${EXISTING_STREAM}`,
+    `existingDomainEndpoint=${EXISTING_DOMAIN_ENDPOINT}`,
+    `existingDomainArn=${EXISTING_DOMAIN_ARN}`,
+  ],
+  aoss: [
+    `existingStreamArn=${EXISTING_STREAM}`,
+    'sigv4Service=aoss',
+    `existingCollectionEndpoint=${COLLECTION_ENDPOINT}`,
+    `existingCollectionArn=${COLLECTION_ARN}`,
+  ],
+};
+
+interface Packaged {
+  readonly stack: Stack;
+  readonly zip: string;
+}
+
+const packaged = {} as Record<SetName, Packaged>;
+const removers: (() => void)[] = [];
+
+beforeAll(async () => {
+  // One package per parameter set, in parallel, each in its own copy of the service.
+  await Promise.all(
+    (Object.keys(PARAMS) as SetName[]).map(async (name) => {
+      const { dir, remove } = copyService();
+      removers.push(remove);
+      const out = path.join(dir, '.package');
+      const args = ['package', '--stage', 'dev', '--region', 'eu-central-1', '--package', out];
+      for (const param of PARAMS[name]) args.push(`--param=${param}`);
+      const result = await runServerless(dir, args, {}, 150_000);
+      if (result.code !== 0) {
+        throw new Error(
+          `serverless package (${name}) exited ${result.code}:\n${result.stdout}\n${result.stderr}`,
+        );
+      }
+      const template = JSON.parse(
+        readFileSync(path.join(out, 'cloudformation-template-update-stack.json'), 'utf8'),
+      ) as CfnTemplate;
+      packaged[name] = { stack: new Stack(template), zip: path.join(out, 'indexer.zip') };
+    }),
+  );
+}, 180_000);
+
+afterAll(() => {
+  for (const remove of removers) remove();
+});
+
+const SETS: SetName[] = ['create', 'existing', 'aoss'];
+
+interface FunctionProperties {
+  Runtime: string;
+  Architectures: string[];
+  Handler: string;
+  MemorySize: number;
+  Timeout: number;
+  Environment: { Variables: Record<string, unknown> };
+}
+function fn(stack: Stack): FunctionProperties {
+  return stack.one('AWS::Lambda::Function')[1].Properties as unknown as FunctionProperties;
+}
+function env(stack: Stack): Record<string, unknown> {
+  return fn(stack).Environment.Variables as Record<string, unknown>;
+}
+function mapping(
+  stack: Stack,
+): Record<string, unknown> & { MaximumRetryAttempts: number; MaximumRecordAgeInSeconds: number } {
+  return stack.one('AWS::Lambda::EventSourceMapping')[1].Properties as ReturnType<typeof mapping>;
+}
+function actions(statement: { Action: string | string[] }): string[] {
+  return [statement.Action].flat();
+}
+function resources(statement: { Resource: string | string[] }): string[] {
+  return [statement.Resource].flat();
+}
+
+describe.each(SETS)('serverless package (%s)', (name) => {
+  const stack = () => packaged[name].stack;
+
+  it('produces a template whose every reference points at a created resource', () => {
+    expect(stack().danglingReferences()).toEqual([]);
+  });
+
+  it('maps the stream with partial batch responses, bisection and bounded retries', () => {
+    // Act
+    const m = mapping(stack());
+
+    // Assert
+    expect(m).toMatchObject({
+      StartingPosition: 'TRIM_HORIZON',
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      BisectBatchOnFunctionError: true,
+      BatchSize: 1000,
+      MaximumBatchingWindowInSeconds: 1,
+      ParallelizationFactor: 1,
+      Enabled: true,
+      DestinationConfig: { OnFailure: { Destination: '{{IndexerFailureQueue.Arn}}' } },
+    });
+    expect(m.MaximumRetryAttempts).toBeGreaterThanOrEqual(1);
+    expect(m.MaximumRetryAttempts).toBeLessThanOrEqual(10_000);
+    // Shorter than the 24 h stream retention: records given up on can still be re-driven.
+    expect(m.MaximumRecordAgeInSeconds).toBeGreaterThanOrEqual(3600);
+    expect(m.MaximumRecordAgeInSeconds).toBeLessThan(86_400);
+    expect(m.EventSourceArn).toBe(
+      name === 'create' ? '{{UsersTransactionsTable.StreamArn}}' : EXISTING_STREAM,
+    );
+    expect(m.FunctionName).toBe('{{IndexerLambdaFunction.Arn}}');
+  });
+
+  it('runs the bundled handler on a current Node.js runtime, arm64, with room for retries', () => {
+    // Act
+    const f = fn(stack());
+
+    // Assert
+    expect(f.Runtime).toMatch(/^nodejs(22|24)\.x$/);
+    expect(f.Architectures).toEqual(['arm64']);
+    expect(f.Handler).toBe('handler.handler');
+    expect(f.MemorySize).toBe(512);
+    // The handler retries until 1 s before the deadline; requests time out after 10 s.
+    expect(f.Timeout).toBeGreaterThanOrEqual(30);
+    expect(f.Timeout).toBeLessThanOrEqual(900);
+  });
+
+  it('gives the deployed function its stack-derived environment and never a dry run', () => {
+    // Act
+    const e = env(stack());
+
+    // Assert
+    expect(e).toMatchObject({
+      INDEXER_DRY_RUN: 'false',
+      OPENSEARCH_AUTH: 'sigv4',
+      OPENSEARCH_INDEX: 'transactions',
+      KEY_ATTRIBUTES: 'userId,transactionId',
+      DEAD_LETTER_BUCKET: '{{Ref:DeadLetterBucket}}',
+      DEAD_LETTER_PREFIX: 'dead-letter/',
+      TTL_DELETES: 'delete',
+    });
+    expect(String(e.NODE_OPTIONS)).toContain('--enable-source-maps');
+    const expected = {
+      create: {
+        OPENSEARCH_ENDPOINT: 'https://{{OpenSearchDomain.DomainEndpoint}}',
+        OPENSEARCH_SIGV4_SERVICE: 'es',
+        OPENSEARCH_VERSIONING: 'external',
+      },
+      existing: {
+        OPENSEARCH_ENDPOINT: EXISTING_DOMAIN_ENDPOINT,
+        OPENSEARCH_SIGV4_SERVICE: 'es',
+        OPENSEARCH_VERSIONING: 'external',
+      },
+      aoss: {
+        OPENSEARCH_ENDPOINT: COLLECTION_ENDPOINT,
+        OPENSEARCH_SIGV4_SERVICE: 'aoss',
+        OPENSEARCH_VERSIONING: 'off',
+      },
+    }[name];
+    expect(e).toMatchObject(expected);
+    // Nothing the local shell sets (region, credentials) is pinned in the template.
+    for (const local of [
+      'AWS_REGION',
+      'AWS_ACCESS_KEY_ID',
+      'AWS_SECRET_ACCESS_KEY',
+      'AWS_ENDPOINT_URL_S3',
+    ]) {
+      expect(e).not.toHaveProperty(local);
+    }
+  });
+
+  it('grants no wildcard action and no wildcard resource for OpenSearch or S3', () => {
+    // Arrange
+    const statements = policyStatements(stack());
+    expect(statements.length).toBeGreaterThan(0);
+
+    for (const { where, statement } of statements) {
+      // A Deny (the bucket's TLS-only rule) may name every action; an Allow never does.
+      if (statement.Effect !== 'Allow') continue;
+      for (const action of actions(statement)) {
+        expect({ where, action }).not.toEqual({ where, action: '*' });
+        expect({ where, action, wildcard: /^[a-z0-9-]+:\*$/i.test(action) }).toEqual({
+          where,
+          action,
+          wildcard: false,
+        });
+      }
+      if (actions(statement).some((a) => /^(es|aoss|s3):/.test(a))) {
+        for (const resource of resources(statement)) {
+          expect({ where, resource }).not.toEqual({ where, resource: '*' });
+        }
+      }
+      if (statement.Principal !== undefined) {
+        expect({ where, principal: statement.Principal }).not.toEqual({ where, principal: '*' });
+        expect(JSON.stringify(statement.Principal)).not.toContain('"*"');
+      }
+    }
+  });
+
+  it('lets the role only POST to /<index>/_bulk (es) or use the collection (aoss), and write dead letters', () => {
+    // Arrange
+    const role = policyStatements(stack())
+      .filter((s) => s.where.endsWith('(role policy)'))
+      .map((s) => s.statement);
+    const byAction = (prefix: string) =>
+      role.filter((s) => actions(s).some((a) => a.startsWith(prefix)));
+
+    // Assert
+    const search = [...byAction('es:'), ...byAction('aoss:')];
+    if (name === 'aoss') {
+      expect(search).toEqual([
+        { Effect: 'Allow', Action: ['aoss:APIAccessAll'], Resource: COLLECTION_ARN },
+      ]);
+    } else {
+      const domain = name === 'create' ? CREATED_DOMAIN_ARN : EXISTING_DOMAIN_ARN;
+      expect(search).toEqual([
+        { Effect: 'Allow', Action: ['es:ESHttpPost'], Resource: [`${domain}/transactions/_bulk`] },
+      ]);
+    }
+    expect(byAction('s3:')).toEqual([
+      {
+        Effect: 'Allow',
+        Action: ['s3:PutObject'],
+        Resource: ['arn:aws:s3:::{{Ref:DeadLetterBucket}}/dead-letter/*'],
+      },
+    ]);
+    const stream = byAction('dynamodb:');
+    expect(stream).toHaveLength(1);
+    expect(actions(stream[0]!).sort()).toEqual([
+      'dynamodb:DescribeStream',
+      'dynamodb:GetRecords',
+      'dynamodb:GetShardIterator',
+      'dynamodb:ListStreams',
+    ]);
+    expect(resources(stream[0]!)).toEqual([
+      name === 'create' ? '{{UsersTransactionsTable.StreamArn}}' : EXISTING_STREAM,
+    ]);
+    const sqs = byAction('sqs:');
+    expect(sqs).toHaveLength(1);
+    expect(actions(sqs[0]!)).toContain('sqs:SendMessage');
+    expect(resources(sqs[0]!)).toEqual(['{{IndexerFailureQueue.Arn}}']);
+    // Nothing else but the function's own log group.
+    const other = role.filter(
+      (s) => !actions(s).every((a) => /^(es|aoss|s3|dynamodb|sqs|logs):/.test(a)),
+    );
+    expect(other).toEqual([]);
+    for (const s of byAction('logs:')) {
+      for (const r of resources(s))
+        expect(r).toContain(':log-group:/aws/lambda/dynamodb-opensearch-indexer-dev');
+    }
+  });
+
+  it('creates an encrypted, TLS-only, IAM-only OpenSearch domain only when asked to', () => {
+    // Arrange
+    const domains = stack().ofType('AWS::OpenSearchService::Domain');
+
+    if (name !== 'create') {
+      expect(domains).toEqual([]);
+      return;
+    }
+    const [, domain] = domains[0]!;
+    const p = domain.Properties as Record<string, unknown>;
+
+    // Assert
+    expect(p.DomainName).toBe('transactions-dev');
+    expect(p.EngineVersion).toMatch(/^OpenSearch_2\.\d+$/);
+    expect(p.ClusterConfig).toMatchObject({ InstanceType: 't3.small.search', InstanceCount: 1 });
+    expect(p.EBSOptions).toEqual({ EBSEnabled: true, VolumeType: 'gp3', VolumeSize: 10 });
+    expect(p.EncryptionAtRestOptions).toEqual({ Enabled: true });
+    expect(p.NodeToNodeEncryptionOptions).toEqual({ Enabled: true });
+    expect(p.DomainEndpointOptions).toEqual({
+      EnforceHTTPS: true,
+      TLSSecurityPolicy: 'Policy-Min-TLS-1-2-PFS-2023-10',
+    });
+    expect((p.AccessPolicies as { Statement: unknown }).Statement).toEqual([
+      {
+        Sid: 'IndexerBulkOnly',
+        Effect: 'Allow',
+        Principal: { AWS: '{{IamRoleLambdaExecution.Arn}}' },
+        Action: ['es:ESHttpPost'],
+        Resource: `${CREATED_DOMAIN_ARN}/transactions/_bulk`,
+      },
+    ]);
+  });
+
+  it('keeps dead letters in a private, encrypted, TLS-only bucket that expires them', () => {
+    // Arrange
+    const bucket = stack().resources.DeadLetterBucket!;
+    const p = bucket.Properties as Record<string, unknown>;
+    const policy = stack().resources.DeadLetterBucketPolicy!;
+
+    // Assert
+    expect(bucket.Type).toBe('AWS::S3::Bucket');
+    expect(bucket.DeletionPolicy).toBe('Retain');
+    expect(p.BucketEncryption).toMatchObject({
+      ServerSideEncryptionConfiguration: [
+        {
+          ServerSideEncryptionByDefault: {
+            SSEAlgorithm: expect.stringMatching(/^(AES256|aws:kms)$/),
+          },
+        },
+      ],
+    });
+    expect(p.PublicAccessBlockConfiguration).toEqual({
+      BlockPublicAcls: true,
+      BlockPublicPolicy: true,
+      IgnorePublicAcls: true,
+      RestrictPublicBuckets: true,
+    });
+    expect(p.OwnershipControls).toEqual({ Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] });
+    expect((p.LifecycleConfiguration as { Rules: unknown[] }).Rules).toContainEqual(
+      expect.objectContaining({ Status: 'Enabled', Prefix: 'dead-letter/', ExpirationInDays: 90 }),
+    );
+    expect(policy.Properties).toMatchObject({
+      Bucket: '{{Ref:DeadLetterBucket}}',
+      PolicyDocument: {
+        Statement: [
+          {
+            Effect: 'Deny',
+            Principal: '*',
+            Action: 's3:*',
+            Resource: ['{{DeadLetterBucket.Arn}}', '{{DeadLetterBucket.Arn}}/*'],
+            Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+          },
+        ],
+      },
+    });
+  });
+
+  it('sends failed-batch metadata to an encrypted queue kept 14 days', () => {
+    // Act
+    const [id, queue] = stack().one('AWS::SQS::Queue');
+
+    // Assert
+    expect(id).toBe('IndexerFailureQueue');
+    expect(queue.Properties).toMatchObject({
+      SqsManagedSseEnabled: true,
+      MessageRetentionPeriod: 1_209_600,
+    });
+  });
+
+  it('creates the article table with a NEW_AND_OLD_IMAGES stream and PITR, unless a stream is given', () => {
+    // Arrange
+    const tables = stack().ofType('AWS::DynamoDB::Table');
+
+    if (name !== 'create') {
+      expect(tables).toEqual([]);
+      return;
+    }
+    const [, table] = tables[0]!;
+
+    // Assert
+    expect(table.DeletionPolicy).toBe('Retain');
+    expect(table.Properties).toMatchObject({
+      TableName: 'UsersTransactions',
+      BillingMode: 'PAY_PER_REQUEST',
+      KeySchema: [
+        { AttributeName: 'userId', KeyType: 'HASH' },
+        { AttributeName: 'transactionId', KeyType: 'RANGE' },
+      ],
+      AttributeDefinitions: [
+        { AttributeName: 'userId', AttributeType: 'N' },
+        { AttributeName: 'transactionId', AttributeType: 'N' },
+      ],
+      StreamSpecification: { StreamViewType: 'NEW_AND_OLD_IMAGES' },
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      SSESpecification: { SSEEnabled: true },
+    });
+  });
+
+  it('outputs the table, stream, endpoint, Dashboards URL, bucket and queue', () => {
+    // Act
+    const outputs = stack().outputs;
+
+    // Assert
+    const endpoint = env(stack()).OPENSEARCH_ENDPOINT;
+    expect(outputs).toMatchObject({
+      StreamArn: name === 'create' ? '{{UsersTransactionsTable.StreamArn}}' : EXISTING_STREAM,
+      OpenSearchEndpoint: endpoint,
+      DashboardsUrl: `${String(endpoint)}/_dashboards`,
+      DeadLetterBucketName: '{{Ref:DeadLetterBucket}}',
+      FailureQueueUrl: '{{Ref:IndexerFailureQueue}}',
+      IndexerRoleArn: '{{IamRoleLambdaExecution.Arn}}',
+    });
+    if (name === 'create') expect(outputs.TableName).toBe('{{Ref:UsersTransactionsTable}}');
+    else expect(outputs).not.toHaveProperty('TableName');
+  });
+
+  it('zips only the bundled handler and its source map, under 512 KiB', () => {
+    // Arrange
+    const zip = packaged[name].zip;
+    expect(existsSync(zip)).toBe(true);
+
+    // Act
+    const entries = zipEntries(zip);
+    const names = entries.map((e) => e.name).sort();
+
+    // Assert
+    expect(names).toEqual(['handler.js', 'handler.js.map']);
+    expect(names.some((n) => n.includes('node_modules'))).toBe(false);
+    expect(statSync(zip).size).toBeLessThan(512 * 1024);
+    const map = JSON.parse(
+      entries
+        .find((e) => e.name === 'handler.js.map')!
+        .read()
+        .toString('utf8'),
+    ) as {
+      sources: string[];
+      sourcesContent?: unknown;
+    };
+    expect(map.sources.some((s) => s.endsWith('handler.ts'))).toBe(true);
+    expect(map.sourcesContent).toBeUndefined();
+    const code = entries
+      .find((e) => e.name === 'handler.js')!
+      .read()
+      .toString('utf8');
+    // Everything is bundled: no require() of anything but Node's own modules. (The one other
+    // match is text, not code: an SDK error message telling users to require() the optional CRT
+    // signer, which this code never uses.)
+    const required = new Set(
+      [...code.matchAll(/require\("([^"]+)"\)/g)].map((m) => m[1] as string),
+    );
+    const external = [...required].filter(
+      (m) => !m.startsWith('node:') && !builtinModules.includes(m),
+    );
+    expect(external.filter((m) => m !== '@aws-sdk/signature-v4-crt')).toEqual([]);
+    expect(code).toContain('sourceMappingURL=handler.js.map');
+  });
+
+  it('loads the zipped handler on its own, with no node_modules anywhere', async () => {
+    // Arrange: the zip's files alone in an empty directory.
+    const dir = mkdtempSync(path.join(tmpdir(), 'indexer-zip-'));
+    try {
+      for (const entry of zipEntries(packaged[name].zip))
+        writeFileSync(path.join(dir, entry.name), entry.read());
+      const probe =
+        "const m = require('./handler.js');" +
+        "process.stdout.write(JSON.stringify(['handler','createRuntime','createHandler'].map((k) => typeof m[k])));";
+
+      // Act
+      const result = await runNode(['-e', probe], {
+        cwd: dir,
+        env: cleanEnv({ NODE_PATH: '' }),
+        timeoutMs: 30_000,
+      });
+
+      // Assert
+      expect(result.stderr).toBe('');
+      expect(JSON.parse(result.stdout)).toEqual(['function', 'function', 'function']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,0 +1,566 @@
+import {
+  DEFAULT_GC_DELETES,
+  indexBody,
+  indexDifferences,
+  indexOptionsFromEnv,
+  IndexSetupError,
+  setupIndex,
+  setupRequests,
+  timeValueMs,
+  type IndexBody,
+  type IndexOptions,
+} from '../../lib/index-setup';
+import type { SearchClient, SearchResponse } from '../../lib/search-client';
+
+const ES: IndexOptions = { shards: 1, replicas: 0, gcDeletes: '25h', service: 'es' };
+
+interface Call {
+  readonly method: string;
+  readonly path: string;
+  readonly body: unknown;
+  readonly timeoutMs: number;
+}
+
+/** A SearchClient.request that answers from a script keyed by "METHOD path". */
+function fakeClient(answers: Record<string, SearchResponse | SearchResponse[]>): {
+  client: Pick<SearchClient, 'request'>;
+  calls: Call[];
+} {
+  const calls: Call[] = [];
+  const client: Pick<SearchClient, 'request'> = {
+    request: async (method, path, body, timeoutMs) => {
+      calls.push({ method, path, body, timeoutMs });
+      const answer = answers[`${method} ${path}`];
+      const next = Array.isArray(answer) ? answer.shift() : answer;
+      if (next === undefined) throw new Error(`unexpected request ${method} ${path}`);
+      return next;
+    },
+  };
+  return { client, calls };
+}
+
+/** The part of `GET /<index>` that setup reads, loosely typed so tests can bend it. */
+interface IndexState {
+  settings: { index: Record<string, unknown> };
+  mappings: { dynamic?: string; properties: Record<string, Record<string, unknown>> };
+}
+
+/** `GET /<index>` as OpenSearch answers it for an index created with `body`. */
+function getResponse(
+  index: string,
+  body: IndexBody,
+  patch: (state: IndexState) => void = () => {},
+) {
+  const state = JSON.parse(
+    JSON.stringify({
+      aliases: {},
+      mappings: { ...body.mappings, dynamic: String(body.mappings.dynamic) },
+      settings: {
+        index: {
+          creation_date: '1795942800000',
+          provided_name: index,
+          uuid: 'k1Q',
+          version: { created: '136407827' },
+          ...Object.fromEntries(
+            Object.entries(body.settings?.index ?? {}).map(([k, v]) => [k, String(v)]),
+          ),
+        },
+      },
+    }),
+  ) as IndexState;
+  patch(state);
+  return { [index]: state };
+}
+
+describe('timeValueMs', () => {
+  it.each([
+    ['25h', 90_000_000],
+    ['90000s', 90_000_000],
+    ['1d', 86_400_000],
+    ['60s', 60_000],
+    ['5m', 300_000],
+    ['250ms', 250],
+    ['1000micros', 1],
+    ['1000000nanos', 1],
+  ])('reads %s', (value, ms) => {
+    expect(timeValueMs(value)).toBe(ms);
+  });
+
+  it.each(['', '25', 'h', '25 h', '-1h', '1.5h', '25H', '1w'])('rejects %j', (value) => {
+    expect(timeValueMs(value)).toBeUndefined();
+  });
+});
+
+describe('indexBody', () => {
+  it('builds settings and mappings for a domain', () => {
+    // Act
+    const body = indexBody({ shards: 3, replicas: 2, gcDeletes: '26h', service: 'es' });
+
+    // Assert
+    expect(body).toEqual({
+      settings: { index: { number_of_shards: 3, number_of_replicas: 2, gc_deletes: '26h' } },
+      mappings: {
+        dynamic: true,
+        properties: {
+          userId: { type: 'long' },
+          transactionId: { type: 'long' },
+          accountId: { type: 'long' },
+          amount: { type: 'scaled_float', scaling_factor: 100 },
+          shortDescription: {
+            type: 'text',
+            fields: { keyword: { type: 'keyword', ignore_above: 256 } },
+          },
+        },
+      },
+    });
+  });
+
+  it('leaves the settings out for OpenSearch Serverless, which manages them', () => {
+    // Act
+    const body = indexBody({ ...ES, service: 'aoss' });
+
+    // Assert
+    expect(body.settings).toBeUndefined();
+    expect(body.mappings).toEqual(indexBody(ES).mappings);
+  });
+
+  it('keeps deletes longer than the stream retains records by default', () => {
+    expect(timeValueMs(DEFAULT_GC_DELETES)).toBeGreaterThan(24 * 3600 * 1000);
+  });
+});
+
+describe('indexOptionsFromEnv', () => {
+  it('applies the defaults', () => {
+    expect(indexOptionsFromEnv({}, 'es')).toEqual({
+      shards: 1,
+      replicas: 0,
+      gcDeletes: '25h',
+      service: 'es',
+    });
+  });
+
+  it('reads INDEX_SHARDS, INDEX_REPLICAS and INDEX_GC_DELETES, ignoring blanks', () => {
+    // Act
+    const options = indexOptionsFromEnv(
+      { INDEX_SHARDS: ' 2 ', INDEX_REPLICAS: '1', INDEX_GC_DELETES: '48h' },
+      'aoss',
+    );
+    const blanks = indexOptionsFromEnv(
+      { INDEX_SHARDS: '', INDEX_REPLICAS: ' ', INDEX_GC_DELETES: '' },
+      'es',
+    );
+
+    // Assert
+    expect(options).toEqual({ shards: 2, replicas: 1, gcDeletes: '48h', service: 'aoss' });
+    expect(blanks).toEqual(indexOptionsFromEnv({}, 'es'));
+  });
+
+  it('names every bad variable at once', () => {
+    // Act
+    const act = () =>
+      indexOptionsFromEnv(
+        { INDEX_SHARDS: '0', INDEX_REPLICAS: '1.5', INDEX_GC_DELETES: 'a day' },
+        'es',
+      );
+
+    // Assert
+    expect(act).toThrow(/INDEX_SHARDS must be an integer from 1 to 1024 \(got "0"\)/);
+    expect(act).toThrow(/INDEX_REPLICAS must be an integer from 0 to 15 \(got "1.5"\)/);
+    expect(act).toThrow(/INDEX_GC_DELETES must be a time value .* \(got "a day"\)/);
+  });
+
+  it('rejects values out of range', () => {
+    expect(() => indexOptionsFromEnv({ INDEX_SHARDS: '1025' }, 'es')).toThrow(/INDEX_SHARDS/);
+    expect(() => indexOptionsFromEnv({ INDEX_REPLICAS: '16' }, 'es')).toThrow(/INDEX_REPLICAS/);
+  });
+});
+
+describe('indexDifferences', () => {
+  const body = indexBody(ES);
+
+  it('finds none for an index created from the same body', () => {
+    expect(indexDifferences(body, getResponse('transactions', body), 'transactions')).toEqual([]);
+  });
+
+  it('reads the index under its own name, or the only entry (an alias was given)', () => {
+    // Arrange
+    const response = getResponse(
+      'transactions-v2',
+      body,
+      (s) => (s.settings.index.gc_deletes = '60s'),
+    );
+
+    // Act
+    const differences = indexDifferences(body, response, 'transactions');
+
+    // Assert
+    expect(differences).toEqual([
+      { path: 'settings.index.gc_deletes', expected: '25h', actual: '60s', fix: 'settings' },
+    ]);
+  });
+
+  it('reports settings that differ or are absent, with how to fix each', () => {
+    // Arrange
+    const response = getResponse('transactions', body, (s) => {
+      s.settings.index.number_of_shards = '5';
+      s.settings.index.number_of_replicas = '1';
+      delete s.settings.index.gc_deletes; // never set: the 60 s default
+    });
+
+    // Act
+    const differences = indexDifferences(body, response, 'transactions');
+
+    // Assert
+    expect(differences).toEqual([
+      { path: 'settings.index.number_of_shards', expected: 1, actual: '5', fix: 'reindex' },
+      { path: 'settings.index.number_of_replicas', expected: 0, actual: '1', fix: 'settings' },
+      { path: 'settings.index.gc_deletes', expected: '25h', actual: undefined, fix: 'settings' },
+    ]);
+  });
+
+  it('reports mapping differences: missing fields, other types, scaling factors, sub-fields', () => {
+    // Arrange
+    const response = getResponse('transactions', body, (s) => {
+      s.mappings.dynamic = 'strict';
+      delete s.mappings.properties.accountId;
+      s.mappings.properties.amount = { type: 'float' };
+      s.mappings.properties.userId = { type: 'long' };
+      s.mappings.properties.transactionId = { type: 'long' };
+      s.mappings.properties.shortDescription = { type: 'text' };
+    });
+    const scaled = getResponse('transactions', body, (s) => {
+      s.mappings.properties.amount = { type: 'scaled_float', scaling_factor: 1000 };
+      s.mappings.properties.shortDescription = {
+        type: 'text',
+        fields: { keyword: { type: 'text' } },
+      };
+    });
+
+    // Act
+    const differences = indexDifferences(body, response, 'transactions');
+    const scaledDifferences = indexDifferences(body, scaled, 'transactions');
+
+    // Assert
+    expect(differences).toEqual([
+      { path: 'mappings.dynamic', expected: true, actual: 'strict', fix: 'mapping' },
+      {
+        path: 'mappings.properties.accountId',
+        expected: { type: 'long' },
+        actual: undefined,
+        fix: 'mapping',
+      },
+      {
+        path: 'mappings.properties.amount.type',
+        expected: 'scaled_float',
+        actual: 'float',
+        fix: 'reindex',
+      },
+      {
+        path: 'mappings.properties.shortDescription.fields.keyword',
+        expected: { type: 'keyword', ignore_above: 256 },
+        actual: undefined,
+        fix: 'mapping',
+      },
+    ]);
+    expect(scaledDifferences).toEqual([
+      {
+        path: 'mappings.properties.amount.scaling_factor',
+        expected: 100,
+        actual: 1000,
+        fix: 'reindex',
+      },
+      {
+        path: 'mappings.properties.shortDescription.fields.keyword',
+        expected: { type: 'keyword', ignore_above: 256 },
+        actual: { type: 'text' },
+        fix: 'reindex',
+      },
+    ]);
+  });
+
+  it('treats an index without explicit `dynamic` as dynamic (the default)', () => {
+    // Arrange
+    const response = getResponse('transactions', body, (s) => delete s.mappings.dynamic);
+
+    // Act / Assert
+    expect(indexDifferences(body, response, 'transactions')).toEqual([]);
+  });
+
+  it('compares only mappings for OpenSearch Serverless', () => {
+    // Arrange
+    const aoss = indexBody({ ...ES, service: 'aoss' });
+    const response = getResponse('transactions', body, (s) => (s.settings.index = {}));
+
+    // Act / Assert
+    expect(indexDifferences(aoss, response, 'transactions')).toEqual([]);
+  });
+
+  it('reports everything as missing for an empty or unexpected answer', () => {
+    for (const response of [undefined, null, 'text', [], {}, { transactions: [] }]) {
+      const paths = indexDifferences(body, response, 'transactions').map((d) => d.path);
+      expect(paths).toEqual([
+        'settings.index.number_of_shards',
+        'settings.index.number_of_replicas',
+        'settings.index.gc_deletes',
+        'mappings.properties.userId',
+        'mappings.properties.transactionId',
+        'mappings.properties.accountId',
+        'mappings.properties.amount',
+        'mappings.properties.shortDescription',
+      ]);
+    }
+  });
+});
+
+describe('setupRequests', () => {
+  it('creates with PUT /<index> and applies gc_deletes with PUT /<index>/_settings', () => {
+    // Arrange
+    const body = indexBody(ES);
+
+    // Act
+    const requests = setupRequests('transactions', body);
+
+    // Assert
+    expect(requests).toEqual({
+      create: { method: 'PUT', path: '/transactions', body },
+      applySettings: {
+        method: 'PUT',
+        path: '/transactions/_settings',
+        body: { index: { gc_deletes: '25h' } },
+      },
+    });
+  });
+
+  it('encodes the index name in the path and has no settings request for aoss', () => {
+    // Act
+    const requests = setupRequests('tx+2026', indexBody({ ...ES, service: 'aoss' }));
+
+    // Assert
+    expect(requests.create.path).toBe('/tx%2B2026');
+    expect(requests.applySettings).toBeUndefined();
+  });
+});
+
+describe('setupIndex', () => {
+  const body = indexBody(ES);
+
+  it('creates a missing index', async () => {
+    // Arrange
+    const { client, calls } = fakeClient({
+      'HEAD /transactions': { statusCode: 404, body: '' },
+      'PUT /transactions': { statusCode: 200, body: { acknowledged: true, index: 'transactions' } },
+    });
+
+    // Act
+    const result = await setupIndex(client, 'transactions', body, 5000);
+
+    // Assert
+    expect(result).toEqual({ created: true, applied: [], differences: [], warnings: [] });
+    expect(calls).toEqual([
+      { method: 'HEAD', path: '/transactions', body: undefined, timeoutMs: 5000 },
+      { method: 'PUT', path: '/transactions', body, timeoutMs: 5000 },
+    ]);
+  });
+
+  it('checks an existing index that matches, and changes nothing', async () => {
+    // Arrange
+    const { client, calls } = fakeClient({
+      'HEAD /transactions': { statusCode: 200, body: '' },
+      'GET /transactions': { statusCode: 200, body: getResponse('transactions', body) },
+    });
+
+    // Act
+    const result = await setupIndex(client, 'transactions', body, 5000);
+
+    // Assert
+    expect(result).toEqual({ created: false, applied: [], differences: [], warnings: [] });
+    expect(calls.map((c) => `${c.method} ${c.path}`)).toEqual([
+      'HEAD /transactions',
+      'GET /transactions',
+    ]);
+  });
+
+  it('applies gc_deletes to an existing index and reports what it cannot change', async () => {
+    // Arrange
+    const existing = getResponse('transactions', body, (s) => {
+      delete s.settings.index.gc_deletes;
+      s.mappings.properties.amount = { type: 'long' };
+    });
+    const { client, calls } = fakeClient({
+      'HEAD /transactions': { statusCode: 200, body: '' },
+      'GET /transactions': { statusCode: 200, body: JSON.stringify(existing) },
+      'PUT /transactions/_settings': { statusCode: 200, body: { acknowledged: true } },
+    });
+
+    // Act
+    const result = await setupIndex(client, 'transactions', body, 5000);
+
+    // Assert
+    expect(result.applied).toEqual(['index.gc_deletes=25h']);
+    expect(result.differences).toEqual([
+      {
+        path: 'mappings.properties.amount.type',
+        expected: 'scaled_float',
+        actual: 'long',
+        fix: 'reindex',
+      },
+    ]);
+    expect(calls[2]).toEqual({
+      method: 'PUT',
+      path: '/transactions/_settings',
+      body: { index: { gc_deletes: '25h' } },
+      timeoutMs: 5000,
+    });
+  });
+
+  it('treats "already exists" after a lost race as an existing index', async () => {
+    // Arrange
+    const { client, calls } = fakeClient({
+      'HEAD /transactions': { statusCode: 404, body: '' },
+      'PUT /transactions': {
+        statusCode: 400,
+        body: {
+          error: {
+            type: 'resource_already_exists_exception',
+            reason: 'index [transactions/x] already exists',
+          },
+        },
+      },
+      'GET /transactions': { statusCode: 200, body: getResponse('transactions', body) },
+    });
+
+    // Act
+    const result = await setupIndex(client, 'transactions', body, 5000);
+
+    // Assert
+    expect(result).toEqual({ created: false, applied: [], differences: [], warnings: [] });
+    expect(calls).toHaveLength(3);
+  });
+
+  it('never sends a settings request to OpenSearch Serverless', async () => {
+    // Arrange
+    const aoss = indexBody({ ...ES, service: 'aoss' });
+    const { client, calls } = fakeClient({
+      'HEAD /transactions': { statusCode: 200, body: '' },
+      'GET /transactions': { statusCode: 200, body: getResponse('transactions', aoss) },
+    });
+
+    // Act
+    const result = await setupIndex(client, 'transactions', aoss, 5000);
+
+    // Assert
+    expect(result.applied).toEqual([]);
+    expect(calls).toHaveLength(2);
+  });
+
+  it('warns when gc_deletes does not outlive the stream retention', async () => {
+    // Arrange
+    const short = indexBody({ ...ES, gcDeletes: '24h' });
+    const { client } = fakeClient({
+      'HEAD /transactions': { statusCode: 404, body: '' },
+      'PUT /transactions': { statusCode: 201, body: {} },
+    });
+
+    // Act
+    const result = await setupIndex(client, 'transactions', short, 5000);
+
+    // Assert
+    expect(result.warnings).toEqual([
+      expect.stringMatching(/gc_deletes=24h does not outlive the stream's 24 h/),
+    ]);
+  });
+
+  it('warns about a gc_deletes it cannot read rather than assume it is long enough', async () => {
+    // Arrange
+    const odd = indexBody({ ...ES, gcDeletes: 'forever' });
+    const { client } = fakeClient({
+      'HEAD /transactions': { statusCode: 404, body: '' },
+      'PUT /transactions': { statusCode: 200, body: {} },
+    });
+
+    // Act
+    const result = await setupIndex(client, 'transactions', odd, 5000);
+
+    // Assert
+    expect(result.warnings).toEqual([expect.stringMatching(/gc_deletes=forever does not outlive/)]);
+  });
+
+  it.each([
+    [
+      'HEAD',
+      { 'HEAD /transactions': { statusCode: 403, body: '' } },
+      /HEAD \/transactions answered HTTP 403: no error detail/,
+    ],
+    [
+      'PUT',
+      {
+        'HEAD /transactions': { statusCode: 404, body: '' },
+        'PUT /transactions': {
+          statusCode: 400,
+          body: '{"error":{"type":"mapper_parsing_exception","reason":"bad"}}',
+        },
+      },
+      /PUT \/transactions answered HTTP 400: mapper_parsing_exception/,
+    ],
+    [
+      'PUT (not JSON)',
+      {
+        'HEAD /transactions': { statusCode: 404, body: '' },
+        'PUT /transactions': { statusCode: 500, body: '<html>oops</html>' },
+      },
+      /PUT \/transactions answered HTTP 500: no error detail/,
+    ],
+    [
+      'GET',
+      {
+        'HEAD /transactions': { statusCode: 200, body: '' },
+        'GET /transactions': {
+          statusCode: 403,
+          body: { error: 'no permissions for [indices:admin/get]' },
+        },
+      },
+      /GET \/transactions answered HTTP 403: no permissions for \[indices:admin\/get\]/,
+    ],
+    [
+      'PUT _settings',
+      {
+        'HEAD /transactions': { statusCode: 200, body: '' },
+        'GET /transactions': {
+          statusCode: 200,
+          body: getResponse('transactions', indexBody({ ...ES, gcDeletes: '60s' })),
+        },
+        'PUT /transactions/_settings': {
+          statusCode: 400,
+          body: { error: { type: 'illegal_argument_exception' } },
+        },
+      },
+      /PUT \/transactions\/_settings answered HTTP 400: illegal_argument_exception/,
+    ],
+  ])('throws IndexSetupError when %s fails', async (_name, answers, message) => {
+    // Arrange
+    const { client } = fakeClient(answers as Record<string, SearchResponse>);
+
+    // Act
+    const act = setupIndex(client, 'transactions', body, 5000);
+
+    // Assert
+    await expect(act).rejects.toBeInstanceOf(IndexSetupError);
+    await expect(
+      setupIndex(
+        fakeClient(answers as Record<string, SearchResponse>).client,
+        'transactions',
+        body,
+        5000,
+      ),
+    ).rejects.toThrow(message);
+  });
+
+  it('lets network errors through unchanged', async () => {
+    // Arrange
+    const failure = new Error('connect ECONNREFUSED 127.0.0.1:9200');
+    const client: Pick<SearchClient, 'request'> = { request: () => Promise.reject(failure) };
+
+    // Act / Assert
+    await expect(setupIndex(client, 'transactions', body, 5000)).rejects.toBe(failure);
+  });
+});
