@@ -1,0 +1,221 @@
+/**
+ * Driver: the child process that hosts ONE contender and invokes it. Forked by the runner with an
+ * IPC channel; stdout and stderr go to /dev/null (the contender's logs are written, not kept).
+ *
+ * Every contender is driven the same way: Lambda-style `(event, context)` calls, one at a time,
+ * each on a freshly parsed event (parsing happens before the measured window, as the Lambda
+ * runtime parses the payload before calling the handler). `process.cpuUsage()` and
+ * `process.hrtime` are read around the measured invocations, in this process only.
+ *
+ * argv[2] is a JSON DriverSpec. Modes:
+ * - throughput: sends {type:'ready'}, then answers each {cmd:'run'} with {type:'result'};
+ *   {cmd:'exit'} (or the runner going away) ends it.
+ * - rss: loads the contender, parses the given event, invokes it once, reports peak RSS, exits.
+ */
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+
+export type Invoker =
+  /** A Lambda handler module: `require(modulePath)[exportName](event, context)`. */
+  | { kind: 'lambda'; modulePath: string; exportName: string; expectBatchResponse: boolean }
+  /** dynamodb-stream-elasticsearch: `pushStream({ event, endpoint, index, ... })`. */
+  | { kind: 'peer'; modulePath: string; index: string };
+
+export interface DriverSpec {
+  id: string;
+  mode: 'throughput' | 'rss';
+  invoker: Invoker;
+  /** rss mode: the event file to run once. */
+  file?: string;
+}
+
+export interface RunCommand {
+  cmd: 'run';
+  files: string[];
+  invocations: number;
+  /** Rotates which file comes first, so every repetition covers the same set in a new order. */
+  offset: number;
+}
+
+export interface RunSample {
+  invocations: number;
+  records: number;
+  wallNs: number;
+  cpuUserUs: number;
+  cpuSystemUs: number;
+  invocationWallNs: number[];
+  /** Records reported back to Lambda as failed (our handler's batchItemFailures). */
+  failures: number;
+  /** The measured window on the monotonic clock (µs), the clock CPU profiles use too. */
+  windowStartUs: number;
+  windowEndUs: number;
+}
+
+export interface RssSample {
+  loadMs: number;
+  /** process.memoryUsage().rss right after the contender module was loaded. */
+  baselineRssBytes: number;
+  /** resourceUsage().maxRSS after the event was read and parsed, before the invocation. */
+  maxRssBeforeRunBytes: number;
+  /** resourceUsage().maxRSS after the single invocation: the figure reported. */
+  peakRssBytes: number;
+  records: number;
+  wallNs: number;
+  failures: number;
+}
+
+export type DriverMessage =
+  | { type: 'ready'; loadMs: number; rssAfterLoadBytes: number }
+  | { type: 'result'; sample: RunSample }
+  | { type: 'rss'; sample: RssSample }
+  | { type: 'error'; message: string };
+
+type Invoke = (event: unknown) => Promise<number>;
+
+const requireFromCwd = createRequire(join(process.cwd(), 'bench-driver.js'));
+
+function load(invoker: Invoker): Invoke {
+  const mod = requireFromCwd(invoker.modulePath) as Record<string, unknown>;
+  if (invoker.kind === 'peer') {
+    const pushStream = mod.pushStream as (options: Record<string, unknown>) => Promise<unknown>;
+    if (typeof pushStream !== 'function') throw new Error('peer module has no pushStream');
+    const endpoint = process.env.OPENSEARCH_ENDPOINT;
+    return async (event) => {
+      // keepAlive stays at its default (false): the peer makes a new http.Agent per request,
+      // so keep-alive would only leave one idle socket behind per request.
+      await pushStream({ event, endpoint, index: invoker.index, refresh: false, useBulk: true });
+      return 0;
+    };
+  }
+  const handler = mod[invoker.exportName] as (event: unknown, context: unknown) => Promise<unknown>;
+  if (typeof handler !== 'function') {
+    throw new Error(`${invoker.modulePath} exports no function "${invoker.exportName}"`);
+  }
+  let requests = 0;
+  return async (event) => {
+    const deadline = Date.now() + 60_000;
+    const context = {
+      awsRequestId: `bench-${process.pid}-${++requests}`,
+      functionName: 'dynamodb-opensearch-indexer-bench-indexer',
+      functionVersion: '$LATEST',
+      invokedFunctionArn: 'arn:aws:lambda:eu-central-1:123456789012:function:bench-indexer',
+      memoryLimitInMB: '512',
+      logGroupName: '/aws/lambda/bench-indexer',
+      logStreamName: 'bench',
+      callbackWaitsForEmptyEventLoop: true,
+      getRemainingTimeInMillis: () => deadline - Date.now(),
+    };
+    const response = await handler(event, context);
+    if (!invoker.expectBatchResponse) return 0;
+    const failures = (response as { batchItemFailures?: unknown } | undefined)?.batchItemFailures;
+    if (!Array.isArray(failures)) throw new Error('handler returned no batchItemFailures array');
+    return failures.length;
+  };
+}
+
+function recordsOf(event: unknown): number {
+  const records = (event as { Records?: unknown[] }).Records;
+  return Array.isArray(records) ? records.length : 0;
+}
+
+const texts = new Map<string, string>();
+function eventText(file: string): string {
+  let text = texts.get(file);
+  if (text === undefined) {
+    text = readFileSync(file, 'utf8');
+    texts.set(file, text);
+  }
+  return text;
+}
+
+async function run(invoke: Invoke, command: RunCommand): Promise<RunSample> {
+  const events: unknown[] = [];
+  for (let i = 0; i < command.invocations; i++) {
+    const file = command.files[(i + command.offset) % command.files.length] as string;
+    events.push(JSON.parse(eventText(file)));
+  }
+  const records = events.reduce<number>((n, e) => n + recordsOf(e), 0);
+  const invocationWallNs: number[] = [];
+  let failures = 0;
+  const cpu0 = process.cpuUsage();
+  const t0 = process.hrtime.bigint();
+  for (let i = 0; i < events.length; i++) {
+    const started = process.hrtime.bigint();
+    failures += await invoke(events[i]);
+    invocationWallNs.push(Number(process.hrtime.bigint() - started));
+    events[i] = undefined; // as in Lambda, the event is garbage once the call returns
+  }
+  const t1 = process.hrtime.bigint();
+  const cpu = process.cpuUsage(cpu0);
+  const wallNs = Number(t1 - t0);
+  return {
+    invocations: events.length,
+    records,
+    wallNs,
+    cpuUserUs: cpu.user,
+    cpuSystemUs: cpu.system,
+    invocationWallNs,
+    failures,
+    windowStartUs: Number(t0 / 1000n),
+    windowEndUs: Number(t1 / 1000n),
+  };
+}
+
+function send(message: DriverMessage): Promise<void> {
+  return new Promise((resolve) => {
+    if (process.send) process.send(message, undefined, undefined, () => resolve());
+    else resolve();
+  });
+}
+
+async function main(): Promise<void> {
+  const spec = JSON.parse(process.argv[2] ?? '{}') as DriverSpec;
+  const t0 = process.hrtime.bigint();
+  const invoke = load(spec.invoker);
+  const loadMs = Number(process.hrtime.bigint() - t0) / 1e6;
+
+  if (spec.mode === 'rss') {
+    const baselineRssBytes = process.memoryUsage().rss;
+    const event: unknown = JSON.parse(readFileSync(spec.file as string, 'utf8'));
+    const maxRssBeforeRunBytes = process.resourceUsage().maxRSS * 1024;
+    const started = process.hrtime.bigint();
+    const failures = await invoke(event);
+    const wallNs = Number(process.hrtime.bigint() - started);
+    const peakRssBytes = process.resourceUsage().maxRSS * 1024;
+    await send({
+      type: 'rss',
+      sample: {
+        loadMs,
+        baselineRssBytes,
+        maxRssBeforeRunBytes,
+        peakRssBytes,
+        records: recordsOf(event),
+        wallNs,
+        failures,
+      },
+    });
+    process.exit(0);
+  }
+
+  process.on('message', (message: RunCommand | { cmd: 'exit' }) => {
+    if (message.cmd === 'exit') {
+      process.exit(0);
+    }
+    run(invoke, message).then(
+      (sample) => send({ type: 'result', sample }),
+      (error: unknown) => fail(error),
+    );
+  });
+  process.on('disconnect', () => process.exit(0));
+  await send({ type: 'ready', loadMs, rssAfterLoadBytes: process.memoryUsage().rss });
+}
+
+function fail(error: unknown): void {
+  const message = error instanceof Error ? `${error.message}\n${error.stack ?? ''}` : String(error);
+  void send({ type: 'error', message }).then(() => process.exit(1));
+}
+
+process.on('uncaughtException', fail);
+process.on('unhandledRejection', fail);
+main().catch(fail);
