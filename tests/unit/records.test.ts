@@ -1,0 +1,294 @@
+import {
+  coalesce,
+  isTtlDelete,
+  planRecord,
+  sequenceNumberOf,
+  type Operation,
+  type RecordOptions,
+} from '../../lib/records';
+import {
+  CREATED_AT,
+  expectedVersion,
+  KEY_ORDER,
+  sequenceNumber,
+  streamRecord,
+  transactionImage,
+  transactionKeys,
+  withoutStreamField,
+  withStreamField,
+} from './factories';
+
+const options = (overrides: Partial<RecordOptions> = {}): RecordOptions => ({
+  ttlDeletes: 'delete',
+  versioning: true,
+  keyOrder: KEY_ORDER,
+  ...overrides,
+});
+
+describe('planRecord', () => {
+  it.each(['INSERT', 'MODIFY'])(
+    'turns %s into an index operation with the NewImage as JSON',
+    (eventName) => {
+      // Prepare
+      const seq = sequenceNumber(7);
+      const record = streamRecord({
+        eventName,
+        sequenceNumber: seq,
+        newImage: transactionImage(3, 51, { amount: { N: '3.14159265358979323846' } }),
+      });
+
+      // Act
+      const plan = planRecord(record, 4, options());
+
+      // Assert
+      expect(plan).toEqual({
+        kind: 'operation',
+        operation: {
+          kind: 'index',
+          position: 4,
+          id: '3|51',
+          version: expectedVersion(CREATED_AT, seq),
+          source:
+            '{"userId":3,"transactionId":51,"accountId":3,"amount":3.14159265358979323846,"shortDescription":"Final mega test 2"}',
+        },
+      });
+    },
+  );
+
+  it('turns REMOVE into a delete operation from Keys only, without needing an OldImage', () => {
+    // Prepare
+    const seq = sequenceNumber(9);
+    const record = streamRecord({
+      eventName: 'REMOVE',
+      keys: transactionKeys(3, 51),
+      sequenceNumber: seq,
+    });
+
+    // Act
+    const plan = planRecord(record, 0, options());
+
+    // Assert
+    expect(plan).toEqual({
+      kind: 'operation',
+      operation: {
+        kind: 'delete',
+        position: 0,
+        id: '3|51',
+        version: expectedVersion(CREATED_AT, seq),
+      },
+    });
+  });
+
+  it('deletes on REMOVE even when the OldImage holds invalid values (it is never read)', () => {
+    const record = streamRecord({ eventName: 'REMOVE', oldImage: { a: { N: 'not a number' } } });
+
+    const plan = planRecord(record, 0, options());
+
+    expect(plan).toMatchObject({ kind: 'operation', operation: { kind: 'delete', id: '3|51' } });
+  });
+
+  it.each([
+    { mode: 'delete', ttl: true, expected: 'delete' },
+    { mode: 'ignore', ttl: true, expected: 'skip' },
+    { mode: 'delete', ttl: false, expected: 'delete' },
+    { mode: 'ignore', ttl: false, expected: 'delete' },
+  ] as const)(
+    'with TTL_DELETES=$mode a REMOVE (ttl: $ttl) becomes $expected',
+    ({ mode, ttl, expected }) => {
+      // Prepare
+      const record = streamRecord({ eventName: 'REMOVE', ttl });
+
+      // Act
+      const plan = planRecord(record, 0, options({ ttlDeletes: mode }));
+
+      // Assert
+      if (expected === 'skip') expect(plan).toEqual({ kind: 'skip', reason: 'ttl-ignored' });
+      else
+        expect(plan).toMatchObject({
+          kind: 'operation',
+          operation: { kind: 'delete', id: '3|51' },
+        });
+    },
+  );
+
+  it('leaves the version out when versioning is off', () => {
+    const plan = planRecord(streamRecord(), 0, options({ versioning: false }));
+
+    expect(plan).toMatchObject({ kind: 'operation', operation: { version: undefined } });
+  });
+
+  it.each([
+    { label: 'not an object', record: 'INSERT', errorType: 'MalformedRecord' },
+    { label: 'null', record: null, errorType: 'MalformedRecord' },
+    {
+      label: 'without dynamodb',
+      record: { ...streamRecord(), dynamodb: undefined },
+      errorType: 'MissingDynamodb',
+    },
+    {
+      label: 'with dynamodb null',
+      record: { ...streamRecord(), dynamodb: null },
+      errorType: 'MissingDynamodb',
+    },
+    {
+      label: 'without Keys',
+      record: withoutStreamField(streamRecord(), 'Keys'),
+      errorType: 'MissingKeys',
+    },
+    {
+      label: 'with an unknown eventName',
+      record: streamRecord({ eventName: 'UPSERT' }),
+      errorType: 'UnknownEventName',
+    },
+    {
+      label: 'without eventName',
+      record: { ...streamRecord(), eventName: undefined },
+      errorType: 'UnknownEventName',
+    },
+    {
+      label: 'INSERT without NewImage',
+      record: withoutStreamField(streamRecord({ eventName: 'INSERT' }), 'NewImage'),
+      errorType: 'MissingNewImage',
+    },
+    {
+      label: 'MODIFY with NewImage null',
+      record: withStreamField(streamRecord({ eventName: 'MODIFY' }), 'NewImage', null),
+      errorType: 'MissingNewImage',
+    },
+    {
+      label: 'without SequenceNumber',
+      record: withoutStreamField(streamRecord(), 'SequenceNumber'),
+      errorType: 'InvalidSequenceNumber',
+    },
+    {
+      label: 'with a non-decimal SequenceNumber',
+      record: streamRecord({ sequenceNumber: '12ab' }),
+      errorType: 'InvalidSequenceNumber',
+    },
+    {
+      label: 'with an invalid attribute value',
+      record: streamRecord({ newImage: { ...transactionKeys(3, 51), amount: { N: 'eleven' } } }),
+      errorType: 'InvalidAttributeValue',
+    },
+    {
+      label: 'with a bad key value',
+      record: streamRecord({ keys: { userId: { S: '' } } }),
+      errorType: 'InvalidKey',
+    },
+  ])('plans a record $label as malformed ($errorType)', ({ record, errorType }) => {
+    // Act
+    const plan = planRecord(record, 0, options());
+
+    // Assert
+    expect(plan.kind).toBe('malformed');
+    expect(plan).toMatchObject({ error: { name: 'MalformedRecordError', errorType } });
+  });
+
+  it('names the NewImage path of an invalid attribute', () => {
+    const record = streamRecord({
+      newImage: { ...transactionKeys(3, 51), amount: { N: 'eleven' } },
+    });
+
+    const plan = planRecord(record, 0, options());
+
+    expect(plan).toMatchObject({
+      kind: 'malformed',
+      error: { message: 'NewImage.amount: not a number: "eleven"' },
+    });
+  });
+
+  it('lets unexpected errors escape instead of calling them malformed', () => {
+    // Prepare: a record whose dynamodb getter fails (a bug, not bad data).
+    const record = {
+      eventName: 'INSERT',
+      get dynamodb(): unknown {
+        throw new TypeError('boom');
+      },
+    };
+
+    // Act / Assert
+    expect(() => planRecord(record, 0, options())).toThrow(TypeError);
+  });
+});
+
+describe('isTtlDelete', () => {
+  it.each([
+    [{ userIdentity: { type: 'Service', principalId: 'dynamodb.amazonaws.com' } }, true],
+    [{ userIdentity: { type: 'Service', principalId: 'other.amazonaws.com' } }, false],
+    [{ userIdentity: undefined }, false],
+    [{}, false],
+  ])('recognises %j as TTL: %s', (record, expected) => {
+    expect(isTtlDelete(record)).toBe(expected);
+  });
+});
+
+describe('sequenceNumberOf', () => {
+  it.each([
+    [streamRecord({ sequenceNumber: '123' }), '123'],
+    [streamRecord({ sequenceNumber: '' }), undefined],
+    [{ dynamodb: { SequenceNumber: 5 } }, undefined],
+    [{ dynamodb: null }, undefined],
+    [null, undefined],
+    ['x', undefined],
+  ])('reads a usable SequenceNumber (%#)', (record, expected) => {
+    expect(sequenceNumberOf(record)).toBe(expected);
+  });
+});
+
+describe('coalesce', () => {
+  const index = (position: number, id: string): Operation => ({
+    kind: 'index',
+    position,
+    id,
+    version: undefined,
+    source: `{"p":${position}}`,
+  });
+  const del = (position: number, id: string): Operation => ({
+    kind: 'delete',
+    position,
+    id,
+    version: undefined,
+  });
+
+  it('keeps the last operation per id, in stream order, and returns the superseded positions', () => {
+    // Prepare
+    const ops = [
+      index(0, 'a'),
+      index(1, 'b'),
+      index(2, 'a'),
+      del(3, 'c'),
+      index(4, 'b'),
+      index(5, 'a'),
+    ];
+
+    // Act
+    const { latest, superseded } = coalesce(ops);
+
+    // Assert
+    expect(latest.map((op) => op.position)).toEqual([3, 4, 5]);
+    expect(superseded).toEqual([0, 1, 2]);
+  });
+
+  it('lets an INSERT after a REMOVE of the same key survive', () => {
+    const { latest, superseded } = coalesce([del(0, 'k'), index(1, 'k')]);
+
+    expect(latest).toEqual([index(1, 'k')]);
+    expect(superseded).toEqual([0]);
+  });
+
+  it('lets a REMOVE after an INSERT of the same key win', () => {
+    const { latest } = coalesce([index(0, 'k'), del(1, 'k')]);
+
+    expect(latest).toEqual([del(1, 'k')]);
+  });
+
+  it('keeps every operation when the ids differ', () => {
+    const ops = [index(0, 'a'), del(1, 'b'), index(2, 'c')];
+
+    expect(coalesce(ops)).toEqual({ latest: ops, superseded: [] });
+  });
+
+  it('handles an empty list', () => {
+    expect(coalesce([])).toEqual({ latest: [], superseded: [] });
+  });
+});

@@ -1,0 +1,157 @@
+import fc from 'fast-check';
+import { MalformedRecordError } from '../../lib/errors';
+import {
+  checkSequenceNumber,
+  creationSeconds,
+  externalVersion,
+  sequenceTiebreak,
+} from '../../lib/versions';
+import { expectedVersion } from './factories';
+
+const MAX_LONG = 9223372036854775807n;
+const MAX_SECONDS = 2 ** 32 - 1;
+const TWO_31 = 2n ** 31n;
+
+/** Stream sequence numbers: 21 to 40 decimal digits, no leading zero. */
+const sequenceNumbers = fc
+  .tuple(
+    fc.integer({ min: 1, max: 9 }),
+    fc.string({ unit: fc.constantFrom(...'0123456789'), minLength: 20, maxLength: 39 }),
+  )
+  .map(([first, rest]) => `${first}${rest}`);
+const seconds = fc.integer({ min: 0, max: MAX_SECONDS });
+
+describe('sequenceTiebreak', () => {
+  it('equals BigInt(seq) % 2^31 for random 21-40 digit sequence numbers', () => {
+    fc.assert(
+      fc.property(sequenceNumbers, (seq) => sequenceTiebreak(seq) === Number(BigInt(seq) % TWO_31)),
+      { numRuns: 5_000 },
+    );
+  });
+
+  it.each([
+    ['0', 0],
+    ['2147483647', 2147483647],
+    ['2147483648', 0],
+    [
+      '9999999999999999999999999999999999999999',
+      Number(9999999999999999999999999999999999999999n % TWO_31),
+    ],
+  ])('gives %s -> %d', (seq, expected) => {
+    expect(sequenceTiebreak(seq)).toBe(expected);
+  });
+});
+
+describe('creationSeconds', () => {
+  it.each([
+    { label: 'epoch seconds', input: 1_700_000_000, expected: 1_700_000_000 },
+    { label: 'fractional seconds (rounded down)', input: 1_700_000_000.9, expected: 1_700_000_000 },
+    { label: 'epoch milliseconds (scaled)', input: 1_700_000_000_123, expected: 1_700_000_000 },
+    { label: 'the last second that fits', input: MAX_SECONDS, expected: MAX_SECONDS },
+    { label: 'an absurdly large value (clamped)', input: 1e20, expected: MAX_SECONDS },
+    { label: 'missing', input: undefined, expected: 0 },
+    { label: 'zero', input: 0, expected: 0 },
+    { label: 'negative', input: -5, expected: 0 },
+    { label: 'NaN', input: Number.NaN, expected: 0 },
+    { label: 'a string', input: '1700000000', expected: 0 },
+  ])('reads $label as $expected', ({ input, expected }) => {
+    expect(creationSeconds(input)).toBe(expected);
+  });
+});
+
+describe('externalVersion', () => {
+  it('is seconds * 2^31 + seq mod 2^31, as decimal text', () => {
+    fc.assert(
+      fc.property(
+        seconds,
+        sequenceNumbers,
+        (s, seq) => externalVersion(s, seq) === expectedVersion(s, seq),
+      ),
+      { numRuns: 2_000 },
+    );
+  });
+
+  it('fits a signed 64-bit long for every second up to 2^32-1', () => {
+    // Prepare: the largest possible low part too.
+    const worstSequence = (TWO_31 * 12345n + TWO_31 - 1n).toString();
+
+    // Act
+    const version = BigInt(externalVersion(MAX_SECONDS, worstSequence));
+
+    // Assert
+    expect(version).toBe(MAX_LONG);
+    fc.assert(
+      fc.property(seconds, sequenceNumbers, (s, seq) => {
+        const v = BigInt(externalVersion(s, seq));
+        return v >= 0n && v <= MAX_LONG;
+      }),
+    );
+  });
+
+  it('orders a later second above an earlier one, whatever the sequence numbers', () => {
+    fc.assert(
+      fc.property(seconds, seconds, sequenceNumbers, sequenceNumbers, (a, b, seqA, seqB) => {
+        fc.pre(a !== b);
+        const [early, late] = a < b ? [a, b] : [b, a];
+        return BigInt(externalVersion(early, seqA)) < BigInt(externalVersion(late, seqB));
+      }),
+      { numRuns: 2_000 },
+    );
+  });
+
+  it('orders the same second by sequence number (changes of one shard in one second)', () => {
+    // Within one second a shard advances its sequence number by far less than 2^31; the pair
+    // below does not straddle a multiple of 2^31 (see versions.ts "Residual window").
+    fc.assert(
+      fc.property(
+        seconds,
+        sequenceNumbers,
+        fc.bigInt({ min: 1n, max: 1_000_000n }),
+        (s, seq, step) => {
+          const base = BigInt(seq);
+          fc.pre((base % TWO_31) + step < TWO_31);
+          const later = (base + step).toString();
+          return BigInt(externalVersion(s, seq)) < BigInt(externalVersion(s, later));
+        },
+      ),
+      { numRuns: 2_000 },
+    );
+  });
+
+  it('scales a millisecond ApproximateCreationDateTime to the same version as seconds', () => {
+    const seq = '111000000000000000000001';
+
+    expect(externalVersion(1_700_000_000_999, seq)).toBe(externalVersion(1_700_000_000, seq));
+  });
+
+  it('uses second 0 when the record has no ApproximateCreationDateTime', () => {
+    const seq = '111000000000000000000001';
+
+    expect(externalVersion(undefined, seq)).toBe((BigInt(seq) % TWO_31).toString());
+  });
+});
+
+describe('checkSequenceNumber', () => {
+  it.each(['111000000000000000000001', '0', '1'.repeat(64)])('accepts %s', (seq) => {
+    expect(checkSequenceNumber(seq)).toBe(seq);
+  });
+
+  it.each([
+    ['missing', undefined],
+    ['null', null],
+    ['empty', ''],
+    ['a number', 111],
+    ['a BigInt', 111n],
+    ['letters', 'abc'],
+    ['digits then letters', '123a'],
+    ['negative', '-1'],
+    ['decimal', '1.5'],
+    ['padded', ' 1'],
+    ['longer than 64 digits', '1'.repeat(65)],
+  ])('rejects %s with InvalidSequenceNumber', (_label, seq) => {
+    const act = (): string => checkSequenceNumber(seq);
+
+    expect(act).toThrow(MalformedRecordError);
+    expect(act).toThrow(expect.objectContaining({ errorType: 'InvalidSequenceNumber' }));
+  });
+});
