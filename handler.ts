@@ -35,7 +35,7 @@ export function createRuntime(
           index: config.index,
           auth: config.auth,
           service: config.service,
-          region: config.region,
+          region: config.searchRegion,
           compression: config.compression,
           getCredentials,
         });

@@ -10,7 +10,10 @@ export interface Config {
   readonly index: string;
   readonly auth: 'sigv4' | 'none';
   readonly service: 'es' | 'aoss';
+  /** AWS_REGION: the function's region, used for S3. */
   readonly region: string;
+  /** Signing region for OpenSearch: OPENSEARCH_REGION, else the endpoint host's, else AWS_REGION. */
+  readonly searchRegion: string;
   readonly versioning: boolean;
   readonly ttlDeletes: 'delete' | 'ignore';
   readonly dryRun: boolean;
@@ -111,10 +114,16 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     ['es', 'aoss'],
     endpoint?.hostname.endsWith('.aoss.amazonaws.com') ? 'aoss' : 'es',
   );
-  const region =
-    read('AWS_REGION') ?? read('AWS_DEFAULT_REGION') ?? regionFromHost(endpoint?.hostname) ?? '';
-  if (region === '' && auth === 'sigv4' && !dryRun) {
-    problems.push('AWS_REGION is required for OPENSEARCH_AUTH=sigv4');
+  // The function's own region (Lambda sets AWS_REGION) signs S3; OpenSearch is signed for the
+  // region in its endpoint's host when it has one, so a domain in another region works too.
+  const hostRegion = regionFromHost(endpoint?.hostname);
+  const region = read('AWS_REGION') ?? read('AWS_DEFAULT_REGION') ?? hostRegion ?? '';
+  const searchRegion = read('OPENSEARCH_REGION') ?? hostRegion ?? region;
+  if (searchRegion === '' && auth === 'sigv4' && !dryRun) {
+    problems.push('AWS_REGION (or OPENSEARCH_REGION) is required for OPENSEARCH_AUTH=sigv4');
+  }
+  if (region === '' && deadLetterBucketSet(env) && !dryRun) {
+    problems.push('AWS_REGION is required with DEAD_LETTER_BUCKET');
   }
 
   const deadLetterBucket = read('DEAD_LETTER_BUCKET');
@@ -145,6 +154,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     auth,
     service,
     region,
+    searchRegion,
     // OpenSearch Serverless does not document external versioning; opt in there explicitly.
     versioning:
       oneOf('OPENSEARCH_VERSIONING', ['external', 'off'], service === 'aoss' ? 'off' : 'external') ===
@@ -166,6 +176,10 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze(config);
+}
+
+function deadLetterBucketSet(env: Env): boolean {
+  return (env.DEAD_LETTER_BUCKET ?? '').trim() !== '';
 }
 
 /** OpenSearch index name rules (MetadataCreateIndexService.validateIndexOrAliasName). */

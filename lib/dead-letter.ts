@@ -16,6 +16,7 @@ import http from 'node:http';
 import https from 'node:https';
 import aws4 from 'aws4';
 import { DeadLetterWriteError, describeError } from './errors';
+import { creationSeconds, MAX_SECONDS } from './versions';
 import type { AwsCredentials, CredentialProvider } from './search-client';
 
 export interface DeadLetter {
@@ -31,6 +32,8 @@ export interface DeadLetterSink {
   readonly location: string;
   /** Stores one letter; resolves with its key, rejects with DeadLetterWriteError. */
   write(letter: DeadLetter, timeoutMs: number): Promise<string>;
+  /** The `s3://bucket/key` address of a stored letter, for logs. */
+  uri(key: string): string;
 }
 
 export interface S3DeadLetterOptions {
@@ -51,9 +54,9 @@ export function deadLetterKey(prefix: string, record: unknown, now: Date): strin
     | { eventID?: unknown; dynamodb?: { SequenceNumber?: unknown; ApproximateCreationDateTime?: unknown } }
     | null
     | undefined;
-  const created = r?.dynamodb?.ApproximateCreationDateTime;
-  const when = typeof created === 'number' && created > 0 ? new Date(created * 1000) : now;
-  const stamp = Number.isNaN(when.getTime()) ? now.toISOString() : when.toISOString();
+  const created = creationSeconds(r?.dynamodb?.ApproximateCreationDateTime);
+  // A creation time beyond any plausible date (the clamp) is garbage: date the letter by now.
+  const stamp = (created > 0 && created < MAX_SECONDS ? new Date(created * 1000) : now).toISOString();
   const datePath = `${stamp.slice(0, 4)}/${stamp.slice(5, 7)}/${stamp.slice(8, 10)}/${stamp.slice(11, 13)}`;
   const seq = r?.dynamodb?.SequenceNumber;
   const eventId = r?.eventID;
@@ -94,9 +97,10 @@ export function createS3DeadLetterSink(options: S3DeadLetterOptions): DeadLetter
         failedAt: failedAt.toISOString(),
         record: letter.record,
       });
+      const deadline = Date.now() + timeoutMs;
       let credentials;
       try {
-        credentials = await options.getCredentials();
+        credentials = await withTimeout(options.getCredentials(), timeoutMs, 'credentials');
       } catch (error) {
         throw new DeadLetterWriteError(undefined, `no credentials: ${describeError(error)}`, {
           cause: error,
@@ -117,12 +121,16 @@ export function createS3DeadLetterSink(options: S3DeadLetterOptions): DeadLetter
         },
         toAws4Credentials(credentials),
       );
-      const { status, code } = await put(transport, agent, base, signed, body, timeoutMs);
+      const { status, code } = await put(transport, agent, base, signed, body, {
+        remainingMs: Math.max(1, deadline - Date.now()),
+        timeoutMs,
+      });
       if (status < 200 || status > 299) {
         throw new DeadLetterWriteError(status, `PutObject ${key} answered ${code ?? 'HTTP'} ${status}`);
       }
       return key;
     },
+    uri: (key) => `s3://${options.bucket}/${key}`,
   };
 }
 
@@ -132,7 +140,7 @@ function put(
   base: URL,
   signed: aws4.Request,
   body: string,
-  timeoutMs: number,
+  { remainingMs, timeoutMs }: { remainingMs: number; timeoutMs: number },
 ): Promise<{ status: number; code: string | undefined }> {
   return new Promise((resolve, reject) => {
     const request = transport.request(
@@ -144,7 +152,7 @@ function put(
         path: signed.path,
         headers: signed.headers as http.OutgoingHttpHeaders,
         agent,
-        timeout: Math.max(1, Math.floor(timeoutMs)),
+        timeout: Math.max(1, Math.floor(remainingMs)),
       },
       (response) => {
         // A success has no body; an error has a short XML document whose <Code> is worth logging.
@@ -162,13 +170,22 @@ function put(
     // `timeout` above is an idle timeout; this bounds the whole exchange.
     const deadline = setTimeout(
       () => request.destroy(new Error(`timed out after ${timeoutMs} ms`)),
-      Math.max(1, Math.floor(timeoutMs)),
+      Math.max(1, Math.floor(remainingMs)),
     );
     request.on('close', () => clearTimeout(deadline));
     request.on('timeout', () => request.destroy(new Error(`timed out after ${timeoutMs} ms`)));
     request.on('error', (error) => reject(wrap(error)));
     request.end(body);
   });
+}
+
+/** Rejects when `promise` has not settled within `ms`. */
+export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), Math.max(1, ms));
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 function toAws4Credentials(c: AwsCredentials): aws4.Credentials {

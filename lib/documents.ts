@@ -36,8 +36,19 @@ const LENIENT_NUMBER = /^([+-]?)(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?$/;
 /**
  * Returns `n` as a JSON number literal with the same digits. Only the spelling changes for
  * inputs JSON does not allow (`+1`, `.5`, `5.`, `007`); the value never does.
+ * Throws MalformedRecordError for anything that is not a number.
  */
 export function jsonNumber(n: unknown): string {
+  try {
+    return numberText(n);
+  } catch (error) {
+    throw error instanceof InvalidValue
+      ? new MalformedRecordError('InvalidAttributeValue', `N: ${error.detail}`)
+      : error;
+  }
+}
+
+function numberText(n: unknown): string {
   if (typeof n !== 'string') throw new InvalidValue('number is not a string');
   if (JSON_NUMBER.test(n)) return n;
   const m = LENIENT_NUMBER.exec(n.trim());
@@ -111,7 +122,7 @@ function number(n: unknown): number | string {
   if (plainDoubleText(n)) return +n;
   const x = +n;
   if (Number.isFinite(x) && String(x) === n) return x;
-  exact.push(jsonNumber(n));
+  exact.push(numberText(n));
   return MARKER + (exact.length - 1);
 }
 

@@ -48,8 +48,10 @@ function orderedNames(keys: object, keyOrder: readonly string[]): readonly strin
   const names = Object.keys(keys);
   if (keyOrder.length === 0) return names.length < 2 ? names : names.sort();
   // The usual case: the record's keys are exactly the configured key schema.
-  if (names.length === keyOrder.length && keyOrder.every((name) => name in keys)) return keyOrder;
-  const first = keyOrder.filter((name) => Object.prototype.hasOwnProperty.call(keys, name));
+  if (names.length === keyOrder.length && keyOrder.every((name) => Object.hasOwn(keys, name))) {
+    return keyOrder;
+  }
+  const first = keyOrder.filter((name) => Object.hasOwn(keys, name));
   const rest = names.filter((name) => !keyOrder.includes(name)).sort();
   return first.concat(rest);
 }

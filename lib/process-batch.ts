@@ -19,7 +19,7 @@ import {
 } from './bulk';
 import type { Config } from './config';
 import type { DeadLetterSink } from './dead-letter';
-import { describeError, IndexerError } from './errors';
+import { BulkRequestError, describeError, IndexerError } from './errors';
 import type { Logger } from './logger';
 import { coalesce, planRecord, sequenceNumberOf, type Operation } from './records';
 import type { BulkItemResult, SearchClient } from './search-client';
@@ -110,6 +110,8 @@ export async function processBatch(
   const started = clock();
   const margin = config.deadlineMarginMs;
   const budget = (): number => deps.remainingMs() - margin;
+  // A request is only worth starting if it can run this long (or its whole configured timeout).
+  const minRequestMs = Math.min(MIN_REQUEST_MS, config.requestTimeoutMs);
 
   const summary: BatchSummary = {
     records: records.length,
@@ -150,7 +152,7 @@ export async function processBatch(
         let lastError: unknown;
         for (let attempt = 1; attempt <= DEAD_LETTER_ATTEMPTS; attempt++) {
           const timeout = Math.min(DEAD_LETTER_TIMEOUT_MS, deps.remainingMs() - margin / 2);
-          if (timeout < MIN_REQUEST_MS) break;
+          if (timeout < minRequestMs) break;
           try {
             const key = await sink.write(
               { record: records[position], errorType, reason, documentId: state.documentId },
@@ -160,12 +162,14 @@ export async function processBatch(
             summary.deadLettered++;
             logger.warn('record dead-lettered', {
               ...recordFields(records[position], state),
-              location: `${sink.location}${key.slice(key.indexOf('/') + 1)}`,
+              location: sink.uri(key),
             });
             return;
           } catch (error) {
             lastError = error;
-            if (attempt < DEAD_LETTER_ATTEMPTS) await sleep(backoff(attempt));
+            const delay = backoff(attempt);
+            if (deps.remainingMs() - margin / 2 - delay < minRequestMs) break;
+            if (attempt < DEAD_LETTER_ATTEMPTS) await sleep(delay);
           }
         }
         state.errorType = `${errorType}; dead-letter write failed`;
@@ -228,7 +232,7 @@ export async function processBatch(
 
   const sendChunk = async (chunk: EncodedOperation[], retry: EncodedOperation[]): Promise<void> => {
     const timeout = Math.min(config.requestTimeoutMs, budget());
-    if (search === undefined || timeout < MIN_REQUEST_MS) {
+    if (search === undefined || timeout < minRequestMs) {
       retry.push(...chunk);
       return;
     }
@@ -239,9 +243,12 @@ export async function processBatch(
     try {
       items = await search.bulk(body, chunk.length, timeout);
     } catch (error) {
-      const status = (error as { status?: unknown }).status;
+      // The client turns every I/O failure into BulkRequestError; anything else is a bug, and a
+      // bug must fail the batch loudly (Lambda retries and bisects it) rather than burn retries.
+      if (!(error instanceof BulkRequestError)) throw error;
+      const status = error.status;
       lastRequestError = describeError(error);
-      if (classifyRequestFailure(typeof status === 'number' ? status : undefined) === 'split') {
+      if (classifyRequestFailure(status) === 'split') {
         if (chunk.length > 1) {
           // 413: the cluster's HTTP limit is below BULK_MAX_BYTES. Halve and try again now.
           const half = Math.ceil(chunk.length / 2);
@@ -300,7 +307,7 @@ export async function processBatch(
     // Keep stream order in the next request; concurrent chunks may have finished in any order.
     pending = retry.sort((a, b) => a.operation.position - b.operation.position);
     const delay = backoff(attempt);
-    if (budget() - delay < MIN_REQUEST_MS) {
+    if (budget() - delay < minRequestMs) {
       logger.warn('out of time: leaving operations for Lambda to re-deliver', {
         pending: pending.length,
         attempts: attempt,

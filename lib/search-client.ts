@@ -119,14 +119,24 @@ export function createSearchClient(options: SearchClientOptions): SearchClient {
       // Every status resolves; callers classify them (a 404 on HEAD /index is an answer).
       ignore: IGNORE_ALL_STATUSES,
     });
-    // `requestTimeout` is a socket idle timeout: a server that trickles bytes would outlive it.
-    // This bounds the whole exchange, so a request never runs past the caller's deadline.
-    const deadline = setTimeout(() => request.abort(), Math.max(1, Math.floor(timeoutMs)));
+    // `requestTimeout` is a socket idle timeout: a server that trickles bytes, or a credential
+    // provider that hangs before the request starts, would outlive it. This bounds the whole
+    // exchange, so a request never runs past the caller's deadline.
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(
+        () => {
+          request.abort();
+          reject(new Error(`request timed out after ${Math.floor(timeoutMs)} ms`));
+        },
+        Math.max(1, Math.floor(timeoutMs)),
+      );
+    });
     try {
-      const response = await request;
+      const response = await Promise.race([request, deadline]);
       return { statusCode: response.statusCode ?? 0, body: response.body };
     } finally {
-      clearTimeout(deadline);
+      clearTimeout(timer);
     }
   }
 

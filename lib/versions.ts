@@ -24,7 +24,7 @@ import { MalformedRecordError } from './errors';
 
 const TIEBREAK_BITS = 31;
 const TIEBREAK_MOD = 2 ** TIEBREAK_BITS;
-const MAX_SECONDS = 2 ** 32 - 1;
+export const MAX_SECONDS = 2 ** 32 - 1;
 const SEQUENCE_NUMBER = /^\d{1,64}$/;
 
 /** `sequenceNumber mod 2^31`, exactly, without BigInt (every step stays below 2^35). */
@@ -36,12 +36,18 @@ export function sequenceTiebreak(sequenceNumber: string): number {
   return r;
 }
 
-/** Whole epoch seconds. Lambda sends seconds; a millisecond value is recognised and scaled. */
+/**
+ * Whole epoch seconds. Lambda sends seconds; a millisecond value (Kinesis Data Streams for
+ * DynamoDB) is recognised and scaled, and an ISO-8601 string (records re-driven through the AWS
+ * CLI with its default timestamp format) is parsed. Anything else counts as 0.
+ */
 export function creationSeconds(approximateCreationDateTime: unknown): number {
-  if (typeof approximateCreationDateTime !== 'number' || !(approximateCreationDateTime > 0)) {
-    return 0;
+  let value = approximateCreationDateTime;
+  if (typeof value === 'string') {
+    value = /^\d+(\.\d+)?$/.test(value) ? Number(value) : Date.parse(value) / 1000;
   }
-  let seconds = Math.floor(approximateCreationDateTime);
+  if (typeof value !== 'number' || !(value > 0)) return 0;
+  let seconds = Math.floor(value);
   if (seconds > MAX_SECONDS) seconds = Math.floor(seconds / 1000);
   return Math.min(seconds, MAX_SECONDS);
 }

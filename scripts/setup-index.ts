@@ -67,7 +67,7 @@ export async function main(
     index: config.index,
     auth: config.auth,
     service: config.service,
-    region: config.region,
+    region: config.searchRegion,
     compression: false,
     getCredentials: defaultCredentials(env),
   });

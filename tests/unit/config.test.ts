@@ -30,6 +30,7 @@ describe('loadConfig', () => {
       auth: 'sigv4',
       service: 'es',
       region: 'eu-west-1',
+      searchRegion: 'eu-west-1',
       versioning: true,
       ttlDeletes: 'delete',
       dryRun: false,
@@ -273,7 +274,7 @@ describe('loadConfig', () => {
 
     it('requires a region for sigv4 when none can be inferred', () => {
       expect(problemsOf({ OPENSEARCH_ENDPOINT: 'https://search.example.com' })).toEqual([
-        'AWS_REGION is required for OPENSEARCH_AUTH=sigv4',
+        'AWS_REGION (or OPENSEARCH_REGION) is required for OPENSEARCH_AUTH=sigv4',
       ]);
     });
 

@@ -131,7 +131,7 @@ describe('deadLetterKey', () => {
   // versions.ts recognises a millisecond ApproximateCreationDateTime (as Kinesis Data Streams for
   // DynamoDB delivers it) and scales it; deadLetterKey multiplies it by 1000 again, which lands in
   // the year 55841 and puts '+' into the key.
-  it.failing(
+  it(
     'dates a millisecond ApproximateCreationDateTime by the same instant, with safe characters',
     () => {
       // Prepare
@@ -365,7 +365,7 @@ describe('createS3DeadLetterSink', () => {
 
   // The deadline timer is only armed once credentials are in hand: a provider that never answers
   // keeps write() pending past its timeout.
-  it.failing(
+  it(
     'rejects once the timeout passes even if the credential provider never answers',
     async () => {
       // Prepare

@@ -397,7 +397,7 @@ describe('jsonNumber', () => {
   // Spec: invalid values throw MalformedRecordError. jsonNumber is exported, but on its own it
   // throws documents.ts's private InvalidValue class, which callers cannot catch by type; only
   // itemToJson/attributeToJson convert it.
-  it.failing('throws MalformedRecordError for an invalid number when called directly', () => {
+  it('throws MalformedRecordError for an invalid number when called directly', () => {
     expect(() => jsonNumber('abc')).toThrow(MalformedRecordError);
   });
 });

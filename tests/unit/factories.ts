@@ -327,5 +327,13 @@ export function fakeDeadLetters(
     letters.push(letter);
     return `dead-letter/2023/11/14/22/${letters.length}.json`;
   });
-  return { sink: { location: 's3://dead-letters/dead-letter/', write }, letters, write };
+  return {
+    sink: {
+      location: 's3://dead-letters/dead-letter/',
+      write,
+      uri: (key: string) => `s3://dead-letters/${key}`,
+    },
+    letters,
+    write,
+  };
 }

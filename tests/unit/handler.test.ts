@@ -214,7 +214,7 @@ describe('handler', () => {
   // The logged location is `${sink.location}${key after its first '/'}`, which repeats the
   // prefix's tail when the prefix has more than one segment, so the log names an object that
   // does not exist.
-  it.failing(
+  it(
     'logs where each dead letter was written under a nested DEAD_LETTER_PREFIX',
     async () => {
       // Prepare

@@ -265,7 +265,6 @@ describe('processBatch', () => {
     it.each([
       ['BulkRequestError 503', () => new BulkRequestError(503, 'unavailable')],
       ['a network error', () => new BulkRequestError(undefined, 'socket hang up')],
-      ['an unexpected rejection', () => new Error('ECONNRESET')],
     ])(
       'reports exactly the earliest record not done when every request fails (%s)',
       async (_label, error) => {
@@ -292,6 +291,19 @@ describe('processBatch', () => {
         expect(h.time.elapsed()).toBeLessThanOrEqual(60_000 - 1_000);
       },
     );
+
+    it('fails the whole batch when the client throws anything but BulkRequestError (a bug)', async () => {
+      // Prepare: the real client wraps every I/O failure in BulkRequestError, so anything else is
+      // a defect that should make Lambda retry and bisect, not be retried until the deadline.
+      const h = harness({ search: { request: () => new TypeError('cannot read properties') } });
+
+      // Act
+      const outcome = h.run(threeRecords());
+
+      // Assert
+      await expect(outcome).rejects.toThrow(TypeError);
+      expect(h.fake.calls).toHaveLength(1);
+    });
 
     it('reports the earliest failed record by stream order when chunks fail independently', async () => {
       // Prepare: one operation per chunk; the 2nd and 3rd keep failing, the 1st succeeds.
@@ -838,7 +850,7 @@ describe('processBatch', () => {
       // A dead-letter write that fails is retried after backoff(attempt) without checking the
       // deadline first (the bulk loop does check it). With RETRY_BASE_MS=2000 (valid: 1..60000)
       // the second backoff sleeps past the Lambda deadline, so Lambda kills the invocation.
-      it.failing('never sleeps between dead-letter attempts past the deadline', async () => {
+      it('never sleeps between dead-letter attempts past the deadline', async () => {
         // Prepare
         const deadlineAt = Date.now() + 3_000;
         const remainingMs = (): number => deadlineAt - Date.now();
@@ -865,7 +877,7 @@ describe('processBatch', () => {
     // loadConfig accepts REQUEST_TIMEOUT_MS from 100, but sendChunk compares
     // min(requestTimeoutMs, budget) with MIN_REQUEST_MS (250): with 100..249 ms no request is ever
     // started, however much time is left, and every batch is reported as failed.
-    it.failing(
+    it(
       'sends requests when requestTimeoutMs is a valid value below MIN_REQUEST_MS',
       async () => {
         // Prepare

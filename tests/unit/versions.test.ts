@@ -53,7 +53,9 @@ describe('creationSeconds', () => {
     { label: 'zero', input: 0, expected: 0 },
     { label: 'negative', input: -5, expected: 0 },
     { label: 'NaN', input: Number.NaN, expected: 0 },
-    { label: 'a string', input: '1700000000', expected: 0 },
+    { label: 'a numeric string', input: '1700000000', expected: 1_700_000_000 },
+    { label: 'an ISO-8601 string (AWS CLI re-drive)', input: '2023-11-14T22:13:20Z', expected: 1_700_000_000 },
+    { label: 'an unparseable string', input: 'yesterday', expected: 0 },
   ])('reads $label as $expected', ({ input, expected }) => {
     expect(creationSeconds(input)).toBe(expected);
   });
