@@ -173,6 +173,7 @@ export interface PrepareOursOptions {
   readonly repackage: boolean;
   /** Use this zip as is. */
   readonly zip: string | undefined;
+  readonly packageTimeoutMs: number;
   readonly log: (line: string) => void;
 }
 
@@ -205,7 +206,7 @@ export function prepareOurs(options: PrepareOursOptions): OursArtifact {
     const started = Date.now();
     const ok = run('npx', ['--no-install', 'serverless', 'package', '--package', out], {
       cwd: root,
-      timeoutMs: 240_000,
+      timeoutMs: options.packageTimeoutMs,
       log: join(tmp, 'logs', 'serverless-package.log'),
     });
     const packaged = ok ? zipIn(out) : undefined;

@@ -17,6 +17,7 @@ interface CallFrame {
 interface ProfileNode {
   id: number;
   callFrame: CallFrame;
+  children?: number[];
 }
 interface CpuProfile {
   nodes: ProfileNode[];
@@ -147,15 +148,44 @@ export function summarizeProfile(
   const byFunction = new Map<string, { name: string; location: string; us: number }>();
   const byOrigin = new Map<string, number>();
   let total = 0;
+  const parents = new Map<number, ProfileNode>();
+  for (const node of profile.nodes)
+    for (const child of node.children ?? []) parents.set(child, node);
+  const isNative = (frame: CallFrame): boolean =>
+    frame.url === '' && !frame.functionName.startsWith('(');
   for (const node of profile.nodes) {
     const us = selfUs.get(node.id) ?? 0;
     if (us === 0 || node.callFrame.functionName === '(idle)') continue;
-    const { name, location } = describe(node.callFrame);
+    let { name, location } = describe(node.callFrame);
+    let originLocation = location;
+    if (isNative(node.callFrame)) {
+      // C++ behind a binding (string encoding, hashing, socket writes): name it by its JS caller
+      // and count it for the caller's origin.
+      let caller = parents.get(node.id);
+      while (caller !== undefined && isNative(caller.callFrame)) caller = parents.get(caller.id);
+      const from = caller ? describe(caller.callFrame) : { name: '?', location: '?' };
+      // Through node's own JS (Buffer.byteLength, stream writes) up to the first caller outside it.
+      const chain = [from.name];
+      for (
+        let up = caller && parents.get(caller.id), i = 0;
+        up && i < 4;
+        up = parents.get(up.id), i++
+      ) {
+        if (!from.location.startsWith('node:')) break;
+        const frame = describe(up.callFrame);
+        if (isNative(up.callFrame)) continue;
+        chain.push(frame.name);
+        if (!frame.location.startsWith('node:')) break;
+      }
+      name = `${node.callFrame.functionName || 'native'} ← ${chain.join(' ← ')}`;
+      location = `native, called from ${from.location}`;
+      originLocation = from.location;
+    }
     const key = `${name}@${location}`;
     const entry = byFunction.get(key) ?? { name, location, us: 0 };
     entry.us += us;
     byFunction.set(key, entry);
-    const origin = originOf(location);
+    const origin = originOf(originLocation);
     byOrigin.set(origin, (byOrigin.get(origin) ?? 0) + us);
     total += us;
   }

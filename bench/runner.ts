@@ -90,9 +90,9 @@ function planFor(options: Options): Plan {
     };
   }
   return {
-    reps: options.reps ?? 7,
-    warmupInvocations: { b100: 30, b1000: 8, b6mb: 2 },
-    invocationsPerRep: { b100: 30, b1000: 8, b6mb: 2 },
+    reps: options.reps ?? 9,
+    warmupInvocations: { b100: 60, b1000: 16, b6mb: 4 },
+    invocationsPerRep: { b100: 50, b1000: 12, b6mb: 3 },
     loadRuns: 9,
     rssRuns: 3,
   };
@@ -481,6 +481,7 @@ async function main(): Promise<void> {
     tmp: TMP,
     repackage: options.repackage,
     zip: options.zip,
+    packageTimeoutMs: options.short ? 60_000 : 240_000,
     log,
   });
   warnings.push(...ours.warnings);
@@ -489,7 +490,7 @@ async function main(): Promise<void> {
   );
 
   let peer: PeerArtifact | { skipped: string } = { skipped: 'disabled with --no-peer' };
-  if (options.peer) peer = preparePeer(TMP, options.short ? 120_000 : 300_000, log);
+  if (options.peer) peer = preparePeer(TMP, options.short ? 60_000 : 300_000, log);
   if ('skipped' in peer) {
     const message = `peer ${'dynamodb-stream-elasticsearch'} SKIPPED: ${peer.skipped}`;
     log(message);
@@ -545,6 +546,14 @@ async function main(): Promise<void> {
     sink.stop();
   }
   noteLoad('end');
+  const busiest = Math.max(...loadAverage.map((l) => l.load1));
+  if (busiest > cpus().length * 0.75) {
+    warnings.push(
+      `the machine was busy (1-min load average up to ${busiest.toFixed(2)} on ${cpus().length} cores): ` +
+        'CPU times inflate under contention and the ratios move by tens of percent between runs; ' +
+        'rerun on a quiet machine before deciding on a target near its limit',
+    );
+  }
 
   const dirty = git([
     'status',
