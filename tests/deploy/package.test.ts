@@ -405,7 +405,7 @@ describe.each(SETS)('serverless package (%s)', (name) => {
     else expect(outputs).not.toHaveProperty('TableName');
   });
 
-  it('zips only the bundled handler and its source map, under 512 KiB', () => {
+  it('zips only the bundled handler, its source map and the lazily loaded credential chain, under 512 KiB', () => {
     // Arrange
     const zip = packaged[name].zip;
     expect(existsSync(zip)).toBe(true);
@@ -415,7 +415,7 @@ describe.each(SETS)('serverless package (%s)', (name) => {
     const names = entries.map((e) => e.name).sort();
 
     // Assert
-    expect(names).toEqual(['handler.js', 'handler.js.map']);
+    expect(names).toEqual(['aws-credential-chain.js', 'handler.js', 'handler.js.map']);
     expect(names.some((n) => n.includes('node_modules'))).toBe(false);
     expect(statSync(zip).size).toBeLessThan(512 * 1024);
     const map = JSON.parse(
@@ -433,16 +433,25 @@ describe.each(SETS)('serverless package (%s)', (name) => {
       .find((e) => e.name === 'handler.js')!
       .read()
       .toString('utf8');
-    // Everything is bundled: no require() of anything but Node's own modules. (The one other
-    // match is text, not code: an SDK error message telling users to require() the optional CRT
-    // signer, which this code never uses.)
-    const required = new Set(
-      [...code.matchAll(/require\("([^"]+)"\)/g)].map((m) => m[1] as string),
-    );
-    const external = [...required].filter(
-      (m) => !m.startsWith('node:') && !builtinModules.includes(m),
-    );
-    expect(external.filter((m) => m !== '@aws-sdk/signature-v4-crt')).toEqual([]);
+    // Everything is bundled: no require() of anything but Node's own modules and the credential
+    // chain's own file in the zip. (The chain file's one other match is text, not code: an SDK
+    // error message telling users to require() the optional CRT signer, never used here.)
+    const requiredBy = (file: string): string[] => {
+      const text = entries
+        .find((e) => e.name === file)!
+        .read()
+        .toString('utf8');
+      const required = new Set(
+        [...text.matchAll(/(?:require|import)\("([^"]+)"\)/g)].map((m) => m[1] as string),
+      );
+      return [...required].filter((m) => !m.startsWith('node:') && !builtinModules.includes(m));
+    };
+    expect(requiredBy('handler.js')).toEqual(['./aws-credential-chain.js']);
+    expect(
+      requiredBy('aws-credential-chain.js').filter((m) => m !== '@aws-sdk/signature-v4-crt'),
+    ).toEqual([]);
+    // The chain is out of the handler's own bundle: that is what keeps its load time small.
+    expect(code).not.toContain('fromInstanceMetadata');
     expect(code).toContain('sourceMappingURL=handler.js.map');
   });
 
@@ -452,20 +461,38 @@ describe.each(SETS)('serverless package (%s)', (name) => {
     try {
       for (const entry of zipEntries(packaged[name].zip))
         writeFileSync(path.join(dir, entry.name), entry.read());
+      // Loads the handler, then the SDK chain the way the handler does when the environment holds
+      // no credentials (a profile file here), proving the zip alone carries both.
+      writeFileSync(
+        path.join(dir, 'credentials'),
+        '[default]\naws_access_key_id = AKIDFROMPROFILE\naws_secret_access_key = secret\n',
+      );
       const probe =
         "const m = require('./handler.js');" +
-        "process.stdout.write(JSON.stringify(['handler','createRuntime','createHandler'].map((k) => typeof m[k])));";
+        "const kinds = ['handler','createRuntime','createHandler'].map((k) => typeof m[k]);" +
+        "require('./aws-credential-chain.js').defaultProvider()().then((c) =>" +
+        ' process.stdout.write(JSON.stringify([...kinds, c.accessKeyId])));';
 
       // Act
       const result = await runNode(['-e', probe], {
         cwd: dir,
-        env: cleanEnv({ NODE_PATH: '' }),
+        env: cleanEnv({
+          NODE_PATH: '',
+          AWS_SHARED_CREDENTIALS_FILE: path.join(dir, 'credentials'),
+          AWS_CONFIG_FILE: path.join(dir, 'no-config'),
+          AWS_EC2_METADATA_DISABLED: 'true',
+        }),
         timeoutMs: 30_000,
       });
 
       // Assert
       expect(result.stderr).toBe('');
-      expect(JSON.parse(result.stdout)).toEqual(['function', 'function', 'function']);
+      expect(JSON.parse(result.stdout)).toEqual([
+        'function',
+        'function',
+        'function',
+        'AKIDFROMPROFILE',
+      ]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -13,6 +13,7 @@ import { inflateRawSync } from 'node:zlib';
 export const ROOT = path.resolve(__dirname, '..', '..');
 const SERVICE_FILES = [
   'serverless.yml',
+  'esbuild.plugins.js',
   'handler.ts',
   'lib',
   'scripts',
