@@ -24,7 +24,7 @@
  *    and processing continues after it. (The real destination only gets metadata; the simulator
  *    keeps the records so a test can say what was lost.) GUESS: the retry counter resets
  *    whenever the checkpoint advances.
- *  - A hard bound on total invocations stops a looping bug.
+ *  - A hard bound on total invocations (and on wall-clock time) stops a looping bug.
  */
 import { randomUUID } from 'node:crypto';
 import type { Context, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
@@ -51,6 +51,10 @@ export interface EsmOptions {
   readonly functionName?: string;
   /** Invocation payload limit. Default 6 MB. */
   readonly maxPayloadBytes?: number;
+  /** Wall-clock budget for runToEnd(), default 120 s: a hung or looping run stops (as a bound hit). */
+  readonly maxWallMs?: number;
+  /** Checked before every invocation: true stops the run (e.g. the harness is closing). */
+  readonly shouldStop?: () => boolean;
 }
 
 export type InvocationOutcome = 'success' | 'partial' | 'error' | 'timeout' | 'invalid-response';
@@ -129,7 +133,11 @@ export class EsmSimulator {
   checkpoint = 0;
   private attempts = 0;
   private pending: Array<{ start: number; end: number }> = [];
-  private readonly opts: Required<Omit<EsmOptions, 'reloadHandler'>> & { reloadHandler: EsmOptions['reloadHandler'] | undefined };
+  private readonly opts: Required<Omit<EsmOptions, 'reloadHandler' | 'shouldStop'>> & {
+    reloadHandler: EsmOptions['reloadHandler'] | undefined;
+    shouldStop: () => boolean;
+  };
+  private readonly createdAt = Date.now();
 
   constructor(
     private handler: StreamHandler,
@@ -153,6 +161,8 @@ export class EsmSimulator {
       reloadHandler: options.reloadHandler,
       functionName: options.functionName ?? 'indexer',
       maxPayloadBytes: options.maxPayloadBytes ?? 6 * 1024 * 1024,
+      maxWallMs: options.maxWallMs ?? 120_000,
+      shouldStop: options.shouldStop ?? (() => false),
     };
   }
 
@@ -167,14 +177,14 @@ export class EsmSimulator {
   }
 
   private budgetLeft(): boolean {
-    if (this.stats.invocations >= this.opts.maxInvocations) {
+    if (this.stats.invocations >= this.opts.maxInvocations || this.opts.shouldStop() || Date.now() - this.createdAt > this.opts.maxWallMs) {
       this.stats.hitInvocationBound = true;
       return false;
     }
     return true;
   }
 
-  /** Processes until every record is checkpointed (or the invocation bound is hit). */
+  /** Processes until every record is checkpointed (or the invocation / wall-clock bound is hit). */
   async runToEnd(): Promise<EsmStats> {
     while (!this.done && this.budgetLeft()) await this.step();
     return this.stats;

@@ -87,6 +87,7 @@ export class E2eHarness {
   readonly logs: string[] = [];
   private restoreStderr: (() => void) | undefined;
   private scenarioCount = 0;
+  private closed = false;
   private readonly runId = randomBytes(4).toString('hex');
 
   private constructor(
@@ -213,6 +214,7 @@ export class E2eHarness {
     const env = { ...process.env };
     return new EsmSimulator(handler, {
       ...options,
+      shouldStop: () => this.closed || (options.shouldStop?.() ?? false),
       reloadHandler: () => {
         const overrides: Record<string, string | undefined> = {};
         for (const [k, v] of Object.entries(env)) if (OWNED_ENV.test(k)) overrides[k] = v;
@@ -308,6 +310,7 @@ export class E2eHarness {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     this.restoreEnv();
     this.restoreStderr?.();
     this.restoreStderr = undefined;
