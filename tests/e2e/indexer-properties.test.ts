@@ -18,6 +18,8 @@ import { DynamoValidationError, TableModel, type KeySchema } from '../support/ta
 import { check, expectNoProblems, runStream } from './scenarios';
 
 const soak = process.env['SOAK'] === '1';
+/** A long run: SOAK=1 or an explicit FC_NUM_RUNS. */
+const long = soak || process.env['FC_NUM_RUNS'] !== undefined;
 const numRuns = Number(process.env['FC_NUM_RUNS'] ?? (soak ? 200 : 8));
 const maxOps = soak ? 120 : 30;
 const seed = process.env['FC_SEED'] !== undefined ? Number(process.env['FC_SEED']) : undefined;
@@ -134,9 +136,9 @@ suite(`indexer properties (${targetName}, ${numRuns} runs${soak ? ', soak' : ''}
           for (const d of h.deadLetters()) for (const l of d.letters) errorTypes.set(`${String(l.errorType)}: ${String(l.reason).slice(0, 90)}`, (errorTypes.get(`${String(l.errorType)}: ${String(l.reason).slice(0, 90)}`) ?? 0) + 1);
           runs.push({ ms: Date.now() - started, records: t.records.length, deadLetters: h.deadLetters().length, invocations: r.sim.stats.invocations, faults: JSON.stringify(faults), cfg: JSON.stringify(cfg) });
         }),
-        { numRuns, ...(seed !== undefined ? { seed } : {}), interruptAfterTimeLimit: soak ? 3_600_000 : 100_000, markInterruptAsFailure: true, endOnFailure: process.env['FC_SHRINK'] !== '1' },
+        { numRuns, ...(seed !== undefined ? { seed } : {}), interruptAfterTimeLimit: long ? 3 * 3_600_000 : 100_000, markInterruptAsFailure: true, endOnFailure: process.env['FC_SHRINK'] !== '1' },
       );
     },
-    soak ? 4_000_000 : 150_000,
+    long ? 4 * 3_600_000 : 150_000,
   );
 });
