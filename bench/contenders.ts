@@ -21,7 +21,7 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Invoker } from './driver';
 import { unzip } from './unzip';
 
@@ -248,7 +248,7 @@ export function prepareOurs(options: PrepareOursOptions): OursArtifact {
       sourceMapPath: existsSync(`${handlerPath}.map`) ? `${handlerPath}.map` : undefined,
       functionEnv: template?.env ?? FALLBACK_FUNCTION_ENV,
       functionEnvOrigin: template
-        ? `${basename(dirname(zipPath))}/cloudformation-template-update-stack.json`
+        ? `the packaged ${relative(root, join(dirname(zipPath), 'cloudformation-template-update-stack.json'))}`
         : 'bench defaults',
       nodeOptions: template?.nodeOptions,
       warnings,

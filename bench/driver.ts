@@ -3,9 +3,9 @@
  * IPC channel; stdout and stderr go to /dev/null (the contender's logs are written, not kept).
  *
  * Every contender is driven the same way: Lambda-style `(event, context)` calls, one at a time,
- * each on a freshly parsed event (parsing happens before the measured window, as the Lambda
- * runtime parses the payload before calling the handler). `process.cpuUsage()` and
- * `process.hrtime` are read around the measured invocations, in this process only.
+ * each on a freshly parsed event (parsed just before the call, outside the measured window, as
+ * the Lambda runtime parses the payload before calling the handler). `process.cpuUsage()` and
+ * `process.hrtime` are read around each call, in this process only, and summed.
  *
  * argv[2] is a JSON DriverSpec. Modes:
  * - throughput: sends {type:'ready'}, then answers each {cmd:'run'} with {type:'result'};
@@ -36,6 +36,8 @@ export interface RunCommand {
   invocations: number;
   /** Rotates which file comes first, so every repetition covers the same set in a new order. */
   offset: number;
+  /** Report each call's time window (for reading a CPU profile). */
+  windows?: boolean;
 }
 
 export interface RunSample {
@@ -47,9 +49,8 @@ export interface RunSample {
   invocationWallNs: number[];
   /** Records reported back to Lambda as failed (our handler's batchItemFailures). */
   failures: number;
-  /** The measured window on the monotonic clock (µs), the clock CPU profiles use too. */
-  windowStartUs: number;
-  windowEndUs: number;
+  /** With `windows`: each call's [start, end] on the monotonic clock (µs), as CPU profiles use. */
+  windowsUs?: [number, number][];
 }
 
 export interface RssSample {
@@ -130,35 +131,39 @@ function eventText(file: string): string {
 }
 
 async function run(invoke: Invoke, command: RunCommand): Promise<RunSample> {
-  const events: unknown[] = [];
+  const invocationWallNs: number[] = [];
+  const windowsUs: [number, number][] = [];
+  let records = 0;
+  let failures = 0;
+  let wallNs = 0;
+  let cpuUserUs = 0;
+  let cpuSystemUs = 0;
   for (let i = 0; i < command.invocations; i++) {
     const file = command.files[(i + command.offset) % command.files.length] as string;
-    events.push(JSON.parse(eventText(file)));
+    // Parsed right before the call and outside the measured window, as the Lambda runtime
+    // parses the payload before calling the handler: one event alive at a time.
+    const event: unknown = JSON.parse(eventText(file));
+    records += recordsOf(event);
+    const cpu0 = process.cpuUsage();
+    const t0 = process.hrtime.bigint();
+    failures += await invoke(event);
+    const t1 = process.hrtime.bigint();
+    const cpu = process.cpuUsage(cpu0);
+    cpuUserUs += cpu.user;
+    cpuSystemUs += cpu.system;
+    wallNs += Number(t1 - t0);
+    invocationWallNs.push(Number(t1 - t0));
+    if (command.windows) windowsUs.push([Number(t0 / 1000n), Number(t1 / 1000n)]);
   }
-  const records = events.reduce<number>((n, e) => n + recordsOf(e), 0);
-  const invocationWallNs: number[] = [];
-  let failures = 0;
-  const cpu0 = process.cpuUsage();
-  const t0 = process.hrtime.bigint();
-  for (let i = 0; i < events.length; i++) {
-    const started = process.hrtime.bigint();
-    failures += await invoke(events[i]);
-    invocationWallNs.push(Number(process.hrtime.bigint() - started));
-    events[i] = undefined; // as in Lambda, the event is garbage once the call returns
-  }
-  const t1 = process.hrtime.bigint();
-  const cpu = process.cpuUsage(cpu0);
-  const wallNs = Number(t1 - t0);
   return {
-    invocations: events.length,
+    invocations: command.invocations,
     records,
     wallNs,
-    cpuUserUs: cpu.user,
-    cpuSystemUs: cpu.system,
+    cpuUserUs,
+    cpuSystemUs,
     invocationWallNs,
     failures,
-    windowStartUs: Number(t0 / 1000n),
-    windowEndUs: Number(t1 / 1000n),
+    ...(command.windows ? { windowsUs } : {}),
   };
 }
 

@@ -37,8 +37,8 @@ export interface ProfileEntry {
 
 export interface ProfileSummary {
   readonly file: string;
-  /** Only samples inside this window (monotonic µs) were counted, when given. */
-  readonly window: { startUs: number; endUs: number } | undefined;
+  /** Only samples inside these windows (monotonic µs) were counted, when given. */
+  readonly windows: number | undefined;
   readonly totalMs: number;
   readonly top: ProfileEntry[];
   /** Self time grouped by original source file / package. */
@@ -87,15 +87,20 @@ export function summarizeProfile(
   bundlePath: string | undefined,
   sourceMapPath: string | undefined,
   root: string,
-  window: { startUs: number; endUs: number } | undefined,
+  windows: [number, number][] | undefined,
   topN = 15,
 ): ProfileSummary {
   const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
   const selfUs = new Map<number, number>();
   let at = profile.startTime;
+  let w = 0; // windows are in time order, and so are samples
   for (let i = 0; i < profile.samples.length; i++) {
     at += profile.timeDeltas[i] ?? 0;
-    if (window !== undefined && (at < window.startUs || at > window.endUs)) continue;
+    if (windows !== undefined) {
+      while (w < windows.length && at > (windows[w] as [number, number])[1]) w++;
+      const current = windows[w];
+      if (current === undefined || at < current[0]) continue;
+    }
     const id = profile.samples[i] as number;
     selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i + 1] ?? 0));
   }
@@ -197,7 +202,7 @@ export function summarizeProfile(
   });
   return {
     file,
-    window,
+    windows: windows?.length,
     totalMs: Math.round(total / 1000),
     top: [...byFunction.values()]
       .sort((a, b) => b.us - a.us)

@@ -497,10 +497,13 @@ function machineNote(results: Results): string {
   return `${m.cpuModel}, ${m.cores} cores, ${m.memoryGiB.toFixed(0)} GiB, Node ${m.node} (${m.platform}); 1-min load average: ${loads}`;
 }
 
+const ZIP_NAME = (path: string): string =>
+  path.replace(/^.*?\/(\.bench-tmp|\.serverless)\//, '$1/');
+
 function oursNote(results: Results): string {
   const o = results.ours;
   const lines = [
-    `ours: ${o.origin}${o.zipPath ? ` — ${o.zipPath.replace(/^.*?\/(\.bench-tmp|\.serverless)\//, '$1/')}` : ''}; environment from ${o.functionEnvOrigin}: ${Object.entries(
+    `ours: ${o.origin}${o.zipPath && !o.origin.includes(ZIP_NAME(o.zipPath)) ? ` — ${ZIP_NAME(o.zipPath)}` : ''}; environment from ${o.functionEnvOrigin}: ${Object.entries(
       o.functionEnv,
     )
       .map(([k, v]) => `${k}=${v}`)

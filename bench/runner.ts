@@ -8,12 +8,13 @@
  *                                     --cpu-prof --cpu-prof-dir=.bench-tmp/prof) and prints the
  *                                     top self-time functions
  *   --reps=N  --repackage  --zip=PATH  --no-peer
+ *   --render-only                     re-renders bench/results/latest.md from latest.json
  *
  * Exit status is non-zero only when something is broken (a contender throws or reports failed
  * records, the sink is not reached, a process dies). Targets are reported, never enforced.
  */
 import { execFileSync, fork, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import {
@@ -50,6 +51,8 @@ interface Options {
   repackage: boolean;
   zip: string | undefined;
   peer: boolean;
+  /** Re-render latest.md (and the table) from latest.json without measuring. */
+  renderOnly: boolean;
 }
 
 function parseOptions(argv: string[]): Options {
@@ -60,6 +63,7 @@ function parseOptions(argv: string[]): Options {
     repackage: false,
     zip: undefined,
     peer: true,
+    renderOnly: false,
   };
   for (const arg of argv) {
     const [name, value] = arg.split('=', 2) as [string, string | undefined];
@@ -67,11 +71,12 @@ function parseOptions(argv: string[]): Options {
     else if (name === '--cpu-prof') options.cpuProf = true;
     else if (name === '--repackage') options.repackage = true;
     else if (name === '--no-peer') options.peer = false;
+    else if (name === '--render-only') options.renderOnly = true;
     else if (name === '--reps' && value) options.reps = Math.max(1, Number.parseInt(value, 10));
     else if (name === '--zip' && value) options.zip = resolve(value);
     else {
       console.error(
-        `unknown option ${arg}\nusage: npm run bench -- [--short] [--cpu-prof] [--reps=N] [--repackage] [--zip=PATH] [--no-peer]`,
+        `unknown option ${arg}\nusage: npm run bench -- [--short] [--cpu-prof] [--reps=N] [--repackage] [--zip=PATH] [--no-peer] [--render-only]`,
       );
       process.exit(2);
     }
@@ -396,7 +401,7 @@ async function profileOurs(
     env,
     ['--cpu-prof', `--cpu-prof-dir=${dir}`],
   );
-  let window: { startUs: number; endUs: number } | undefined;
+  let windows: [number, number][] | undefined;
   try {
     await channel.expect('ready', 60_000);
     const files = workload.batches.b1000.files;
@@ -412,9 +417,15 @@ async function profileOurs(
       await channel.expect('result', RUN_TIMEOUT_MS);
     }
     const invocations = plan.reps * plan.invocationsPerRep.b1000;
-    channel.child.send({ cmd: 'run', files, invocations, offset: 0 } satisfies RunCommand);
+    channel.child.send({
+      cmd: 'run',
+      files,
+      invocations,
+      offset: 0,
+      windows: true,
+    } satisfies RunCommand);
     const { sample } = await channel.expect('result', RUN_TIMEOUT_MS);
-    window = { startUs: sample.windowStartUs, endUs: sample.windowEndUs };
+    windows = sample.windowsUs;
   } catch (error) {
     problems.push(`profile: ${(error as Error).message}`);
   } finally {
@@ -430,7 +441,7 @@ async function profileOurs(
     artifact.handlerPath,
     artifact.sourceMapPath,
     ROOT,
-    window,
+    windows,
   );
 }
 
@@ -451,6 +462,15 @@ function git(args: string[]): string {
 async function main(): Promise<void> {
   const started = Date.now();
   const options = parseOptions(process.argv.slice(2));
+  if (options.renderOnly) {
+    const json = join(ROOT, 'bench', 'results', 'latest.json');
+    const saved = JSON.parse(readFileSync(json, 'utf8')) as Results;
+    delete saved.summary;
+    const summary = summarize(saved);
+    console.log(renderText(saved, summary));
+    writeOutputs(saved, summary, json, join(ROOT, 'bench', 'results', 'latest.md'));
+    return;
+  }
   const plan = planFor(options);
   const mode = options.short ? 'short' : 'full';
   const warnings: string[] = [];
@@ -541,6 +561,8 @@ async function main(): Promise<void> {
       noteLoad('profile');
       log('profiling ours (--cpu-prof) on the batch of 1,000 ...');
       profile = await profileOurs(list[0] as Contender, ours, workload, plan, env, problems);
+      if (profile)
+        log(`profile: ${profile.file.slice(ROOT.length + 1)} (opens in Chrome DevTools)`);
     }
   } finally {
     sink.stop();
