@@ -85,7 +85,10 @@ export interface Target {
   name: string;
   measured: string;
   limit: string;
+  /** From the ratio of medians. */
   pass: boolean | undefined;
+  /** BORDERLINE when the round-by-round ratios' interquartile range straddles the limit. */
+  verdict: 'PASS' | 'FAIL' | 'BORDERLINE' | 'n/a';
 }
 
 export interface Summary {
@@ -150,20 +153,27 @@ export const BATCH_ORDER: BatchName[] = ['b100', 'b1000', 'b6mb'];
 
 const cpuPerRecord = (s: RunSample): number => (s.cpuUserUs + s.cpuSystemUs) / s.records;
 
-/** Median over repetitions of a's CPU/record ÷ b's CPU/record in the same repetition. */
+/** a's CPU/record ÷ b's CPU/record, repetition by repetition: median and quartiles. */
 export function pairedRatio(
   results: Results,
   batch: BatchName,
   a: ContenderId,
   b: ContenderId,
-): number | undefined {
+): { median: number; p25: number; p75: number } | undefined {
   const as = results.throughput[batch]?.[a] ?? [];
   const bs = new Map((results.throughput[batch]?.[b] ?? []).map((s) => [s.rep, s]));
   const ratios = as.flatMap((s) => {
     const other = bs.get(s.rep);
     return other ? [cpuPerRecord(s) / cpuPerRecord(other)] : [];
   });
-  return ratios.length > 0 ? median(ratios) : undefined;
+  if (ratios.length === 0) return undefined;
+  return { median: median(ratios), p25: quantile(ratios, 0.25), p75: quantile(ratios, 0.75) };
+}
+
+function verdictOf(pass: boolean | undefined, uncertain: boolean): Target['verdict'] {
+  if (pass === undefined) return 'n/a';
+  if (uncertain) return 'BORDERLINE';
+  return pass ? 'PASS' : 'FAIL';
 }
 
 export function summarize(results: Results): Summary {
@@ -260,8 +270,12 @@ export function summarize(results: Results): Summary {
   // cancels slow drifts in the machine's background load; shown next to the ratio of medians.
   const pairedFloor = pairedRatio(results, 'b1000', 'ours', 'floor');
   const pairedPeer = pairedRatio(results, 'b1000', 'peer', 'ours');
-  const paired = (v: number | undefined): string =>
-    v === undefined ? '' : ` (round by round: ${v.toFixed(2)}×)`;
+  const paired = (v: ReturnType<typeof pairedRatio>): string =>
+    v === undefined
+      ? ''
+      : ` (round by round: ${v.median.toFixed(2)}×, IQR ${v.p25.toFixed(2)}–${v.p75.toFixed(2)}×)`;
+  const straddles = (v: ReturnType<typeof pairedRatio>, limit: number): boolean =>
+    v !== undefined && v.p25 <= limit && limit <= v.p75;
   const loadVsPeer = load.find((l) => l.key === 'ours')?.vsPeer;
   const rssVsFloor = rss.find((r) => r.id === 'ours')?.vsFloor;
   const packaged = results.ours.source === 'packaged';
@@ -271,6 +285,10 @@ export function summarize(results: Results): Summary {
       measured: fmtX(cpuVsFloor) + paired(pairedFloor),
       limit: '≤ 1.50×',
       pass: check(cpuVsFloor, (v) => v <= 1.5),
+      verdict: verdictOf(
+        check(cpuVsFloor, (v) => v <= 1.5),
+        straddles(pairedFloor, 1.5),
+      ),
     },
     {
       name: 'CPU per record ≥ 1.5× less than the peer (batch 1,000)',
@@ -280,24 +298,40 @@ export function summarize(results: Results): Summary {
           : `peer uses ${peerOverOurs.toFixed(2)}× ours${paired(pairedPeer)}`,
       limit: '≥ 1.50×',
       pass: check(peerOverOurs, (v) => v >= 1.5),
+      verdict: verdictOf(
+        check(peerOverOurs, (v) => v >= 1.5),
+        straddles(pairedPeer, 1.5),
+      ),
     },
     {
       name: "handler module load ≤ 0.3× the peer's",
       measured: fmtX(loadVsPeer),
       limit: '≤ 0.30×',
       pass: check(loadVsPeer, (v) => v <= 0.3),
+      verdict: verdictOf(
+        check(loadVsPeer, (v) => v <= 0.3),
+        false,
+      ),
     },
     {
       name: 'packaged zip ≤ 512 KiB',
       measured: sizes.zipBytes === undefined ? 'n/a (esbuild fallback)' : kib(sizes.zipBytes),
       limit: '≤ 512.0 KiB',
       pass: packaged ? check(sizes.zipBytes, (v) => v <= 512 * 1024) : undefined,
+      verdict: verdictOf(
+        packaged ? check(sizes.zipBytes, (v) => v <= 512 * 1024) : undefined,
+        false,
+      ),
     },
     {
       name: "peak RSS for the 6 MB batch ≤ 2× the floor's",
       measured: fmtX(rssVsFloor),
       limit: '≤ 2.00×',
       pass: check(rssVsFloor, (v) => v <= 2),
+      verdict: verdictOf(
+        check(rssVsFloor, (v) => v <= 2),
+        false,
+      ),
     },
   ];
   return { throughput, load, rss, sizes, targets };
@@ -312,8 +346,6 @@ const x = (value: number | undefined): string =>
   value === undefined ? '–' : `${value.toFixed(2)}×`;
 const int = (value: number): string => Math.round(value).toLocaleString('en-US');
 const num = (value: number, digits: number): string => value.toFixed(digits);
-const verdict = (pass: boolean | undefined): string =>
-  pass === undefined ? 'n/a' : pass ? 'PASS' : 'FAIL';
 
 function batchTitle(results: Results, batch: BatchName): string {
   const set = results.workload.batches[batch];
@@ -433,7 +465,7 @@ function tables(results: Results, summary: Summary): Table[] {
     title: `Targets (default configuration, batch of 1,000)${results.mode === 'short' ? ' — SHORT MODE: figures are not meaningful' : ''}`,
     headers: ['target', 'measured', 'limit', 'result'],
     left: [0, 1],
-    rows: summary.targets.map((t) => [t.name, t.measured, t.limit, verdict(t.pass)]),
+    rows: summary.targets.map((t) => [t.name, t.measured, t.limit, t.verdict]),
   });
   if (results.profile) {
     out.push({

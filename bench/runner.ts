@@ -95,7 +95,7 @@ function planFor(options: Options): Plan {
     };
   }
   return {
-    reps: options.reps ?? 9,
+    reps: options.reps ?? 11,
     warmupInvocations: { b100: 60, b1000: 16, b6mb: 4 },
     invocationsPerRep: { b100: 50, b1000: 12, b6mb: 3 },
     loadRuns: 9,
