@@ -360,6 +360,26 @@ export const scenarios: Scenario[] = [
     },
   },
   {
+    name: 'a record too large for the cluster (HTTP 413 even alone) is dead-lettered, the rest is indexed',
+    faults: true,
+    run: async (h) => {
+      const t = articleTable(21);
+      for (let i = 0; i < 8; i++) t.put({ userId: { N: '21' }, transactionId: { N: String(i) }, shortDescription: { S: i === 3 ? 'x'.repeat(20_000) : `small ${i}` } });
+      const big = t.records[3]!.dynamodb!.SequenceNumber!;
+      h.standIn.limits.maxPayloadBytes = 8 * 1024;
+      try {
+        const r = await runStream(h, t.records, [], { expectedDeadLetters: [big] });
+        expectNoProblems(h, r);
+        expect(h.standIn.requests.some((q) => q.status === 413)).toBe(true);
+        const dead = h.deadLetters().flatMap((d) => d.letters.map((l) => (l.record as DynamoDBRecord).dynamodb!.SequenceNumber));
+        expect(dead).toEqual([big]);
+        expect(r.index.size).toBe(7);
+      } finally {
+        h.standIn.limits.maxPayloadBytes = 10 * 1024 * 1024;
+      }
+    },
+  },
+  {
     name: 'REMOVE then re-INSERT of one item in one batch ends present',
     faults: false,
     run: async (h) => {

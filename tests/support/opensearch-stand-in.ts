@@ -301,6 +301,8 @@ export class OpenSearchStandIn {
   private readonly verifier: Sigv4Verifier | undefined;
   private readonly now: () => number;
   private seq = 0;
+  /** Limits a test may change at run time (reset() keeps them). */
+  readonly limits: { maxPayloadBytes: number };
   /** Bumped by reset(): a request delayed across a reset is dropped instead of applied to the new state. */
   private epoch = 0;
   private readonly inFlight = new Set<Promise<void>>();
@@ -311,6 +313,7 @@ export class OpenSearchStandIn {
   private constructor(readonly options: OpenSearchStandInOptions) {
     this.now = options.now ?? Date.now;
     this.faults = new OpenSearchFaults(options.seed ?? 1, this.now);
+    this.limits = { maxPayloadBytes: options.maxPayloadBytes ?? 10 * 1024 * 1024 };
     if ((options.auth ?? 'sigv4') === 'sigv4') {
       if (!options.credentials) throw new Error('sigv4 auth needs credentials');
       this.verifier = new Sigv4Verifier({ region: options.region ?? 'us-east-1', service: 'es', credentials: options.credentials, now: this.now });
@@ -487,7 +490,7 @@ export class OpenSearchStandIn {
     const decision: RequestFaultDecision = this.faults.decideRequest({ method: rec.method, path });
     if (decision.dropBeforeBody) return drop('fault: connection dropped before the body was read');
 
-    const limit = this.options.maxPayloadBytes ?? 10 * 1024 * 1024;
+    const limit = this.limits.maxPayloadBytes;
     const declared = Number(headers['content-length'] ?? '0');
     if (declared > limit) {
       rec.note = 'payload limit';

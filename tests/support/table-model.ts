@@ -157,6 +157,10 @@ export interface TableModelOptions {
   /** Epoch seconds of the first record. */
   readonly startTime?: number;
   readonly streamLabel?: string;
+  /** First sequence number (default: a random 21-digit value). */
+  readonly sequenceStart?: bigint;
+  /** Fixed distance between consecutive sequence numbers (default: random, about 45 000). */
+  readonly sequenceStep?: bigint;
 }
 
 export type MalformedKind = 'no-dynamodb' | 'no-keys' | 'unknown-event-name' | 'insert-without-new-image' | 'bad-attribute-value';
@@ -167,6 +171,7 @@ export class TableModel {
   private readonly rng: Rng;
   private clock: number;
   private seq: bigint;
+  private readonly sequenceStep: bigint | undefined;
   readonly region: string;
   readonly streamArn: string;
   /** Records the model produced on purpose as malformed, by sequence number or eventID. */
@@ -180,7 +185,8 @@ export class TableModel {
     this.region = options.region ?? 'eu-west-1';
     this.clock = options.startTime ?? 1_715_947_200; // 2024-05-17T12:00:00Z
     // Real sequence numbers look like "4421584500000000017450439091"; 21+ digits, increasing.
-    this.seq = 400_000_000_000_000_000_000n + BigInt(this.rng.int(0, 1_000_000)) * 1_000_000n;
+    this.seq = options.sequenceStart ?? 400_000_000_000_000_000_000n + BigInt(this.rng.int(0, 1_000_000)) * 1_000_000n;
+    this.sequenceStep = options.sequenceStep;
     const label = options.streamLabel ?? '2024-05-17T12:00:00.000';
     this.streamArn = `arn:aws:dynamodb:${this.region}:${options.accountId ?? '123456789012'}:table/${schema.tableName}/stream/${label}`;
   }
@@ -283,6 +289,11 @@ export class TableModel {
   }
 
   private nextSequenceNumber(): string {
+    if (this.sequenceStep !== undefined) {
+      const current = this.seq;
+      this.seq += this.sequenceStep;
+      return current.toString();
+    }
     this.seq += BigInt(this.rng.int(1, 900)) * 100n + BigInt(this.rng.int(0, 99));
     return this.seq.toString();
   }
