@@ -62,7 +62,8 @@ let cached: PackagedHandler | undefined;
 export function ensurePackagedHandler(options: { rebuild?: boolean; log?: (msg: string) => void } = {}): PackagedHandler {
   if (cached) return cached;
   const log = options.log ?? ((m: string) => console.log(m));
-  const rebuild = options.rebuild ?? process.env['E2E_PACKAGE'] === '1';
+  // E2E_PACKAGE_BUILT is set by the globalSetup after it rebuilt, so workers do not rebuild again.
+  const rebuild = options.rebuild ?? (process.env['E2E_PACKAGE'] === '1' && process.env['E2E_PACKAGE_BUILT'] !== '1');
   if (rebuild || !existsSync(PACKAGE_ZIP)) {
     if (!existsSync(join(REPO_ROOT, 'serverless.yml'))) {
       return (cached = { available: false, reason: 'no serverless.yml, cannot run `npx serverless package`' });
