@@ -4,11 +4,23 @@
 import type { Operation } from './records';
 import type { BulkItemResult } from './search-client';
 
-/** An operation with its NDJSON lines, encoded once and re-sent as is on retries. */
-export interface EncodedOperation {
-  readonly operation: Operation;
-  readonly lines: string;
+/**
+ * An operation with its NDJSON lines, encoded to UTF-8 once and re-sent as is on retries. The
+ * request body is then these bytes concatenated: nothing downstream (Content-Length, the SigV4
+ * payload hash, the socket write) has to scan or re-encode the text again.
+ */
+export class EncodedOperation {
   readonly bytes: number;
+  constructor(
+    readonly operation: Operation,
+    readonly encoded: Buffer,
+  ) {
+    this.bytes = encoded.length;
+  }
+  /** The NDJSON text (for tests and dry-run logs). */
+  get lines(): string {
+    return this.encoded.toString('utf8');
+  }
 }
 
 /**
@@ -25,7 +37,7 @@ export function encodeOperation(operation: Operation): EncodedOperation {
     operation.kind === 'index'
       ? `{"index":${meta}}\n${operation.source}\n`
       : `{"delete":${meta}}\n`;
-  return { operation, lines, bytes: Buffer.byteLength(lines, 'utf8') };
+  return new EncodedOperation(operation, Buffer.from(lines, 'utf8'));
 }
 
 /**
@@ -52,10 +64,15 @@ export function chunkByBytes<T extends { readonly bytes: number }>(
   return chunks;
 }
 
-export function bulkBody(chunk: readonly EncodedOperation[]): string {
-  let body = '';
-  for (const item of chunk) body += item.lines;
-  return body;
+export function bulkBody(chunk: readonly EncodedOperation[]): Buffer {
+  let total = 0;
+  const parts = new Array<Buffer>(chunk.length);
+  for (let i = 0; i < chunk.length; i++) {
+    const item = chunk[i] as EncodedOperation;
+    parts[i] = item.encoded;
+    total += item.bytes;
+  }
+  return Buffer.concat(parts, total);
 }
 
 export type ItemOutcome = 'done' | 'retry' | 'reject';

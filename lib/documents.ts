@@ -152,22 +152,37 @@ function list<T>(values: unknown, each: (v: unknown) => T): T[] {
 
 function value(v: unknown): unknown {
   if (v === null || typeof v !== 'object') throw new InvalidValue('not an attribute value');
-  const av = v as Record<string, unknown>;
-  // The common types first: this runs for every attribute of every record.
-  if (av.S !== undefined) return string(av.S);
-  if (av.N !== undefined) return number(av.N);
-  if (av.M !== undefined) return map(av.M);
-  if (av.L !== undefined) return list(av.L, value);
-  if (av.BOOL !== undefined) {
-    if (typeof av.BOOL !== 'boolean') throw new InvalidValue('BOOL is not a boolean');
-    return av.BOOL;
+  // An attribute value has exactly one key, its type. Reading that key once and switching on it
+  // is cheaper than probing the object for each possible type (this runs for every attribute).
+  for (const type in v) {
+    const x = (v as Record<string, unknown>)[type];
+    switch (type) {
+      case 'S':
+        return string(x);
+      case 'N':
+        return number(x);
+      case 'M':
+        return map(x);
+      case 'L':
+        return list(x, value);
+      case 'BOOL':
+        if (typeof x !== 'boolean') throw new InvalidValue('BOOL is not a boolean');
+        return x;
+      case 'NULL':
+        return null;
+      case 'B':
+        return binary(x);
+      case 'SS':
+        return list(x, string);
+      case 'NS':
+        return list(x, number);
+      case 'BS':
+        return list(x, binary);
+      default:
+        throw new InvalidValue(`unknown attribute type ${JSON.stringify(type).slice(0, 80)}`);
+    }
   }
-  if (av.NULL !== undefined) return null;
-  if (av.B !== undefined) return binary(av.B);
-  if (av.SS !== undefined) return list(av.SS, string);
-  if (av.NS !== undefined) return list(av.NS, number);
-  if (av.BS !== undefined) return list(av.BS, binary);
-  throw new InvalidValue(`unknown attribute type ${JSON.stringify(Object.keys(av)).slice(0, 80)}`);
+  throw new InvalidValue('empty attribute value');
 }
 
 function map(m: unknown): Record<string, unknown> {
@@ -175,11 +190,13 @@ function map(m: unknown): Record<string, unknown> {
     throw new InvalidValue('expected a map of attributes');
   }
   const out: Record<string, unknown> = {};
-  const names = Object.keys(m);
-  let i = 0;
+  // JSON.parse (how Lambda builds the event) makes plain objects whose keys are all their own;
+  // anything else is checked key by key so inherited properties never become attributes.
+  const plain = Object.getPrototypeOf(m) === Object.prototype;
+  let name = '';
   try {
-    for (; i < names.length; i++) {
-      const name = names[i] as string;
+    for (name in m) {
+      if (!plain && !Object.hasOwn(m, name)) continue;
       const converted = value((m as AttributeMap)[name]);
       // An attribute may be called `__proto__`; assignment would set the prototype instead.
       if (name === '__proto__') {
@@ -189,7 +206,7 @@ function map(m: unknown): Record<string, unknown> {
       }
     }
   } catch (error) {
-    throw error instanceof InvalidValue ? error.within(`.${names[i]}`) : error;
+    throw error instanceof InvalidValue ? error.within(`.${name}`) : error;
   }
   return out;
 }

@@ -15,7 +15,7 @@ import {
   classifyItem,
   classifyRequestFailure,
   encodeOperation,
-  type EncodedOperation,
+  EncodedOperation,
 } from './bulk';
 import type { Config } from './config';
 import type { DeadLetterSink } from './dead-letter';
@@ -215,7 +215,7 @@ export async function processBatch(
         method: 'POST',
         path: `/${config.index}/_bulk`,
         operations: chunk.length,
-        body: bulkBody(chunk),
+        body: bulkBody(chunk).toString('utf8'),
       });
     }
     for (const item of pending) (states[item.operation.position] as RecordState).done = true;

@@ -40,7 +40,7 @@ export interface SearchClient {
    * POSTs an NDJSON body to `/<index>/_bulk`. Resolves with one result per operation, in
    * request order; rejects with BulkRequestError when the request as a whole failed.
    */
-  bulk(body: string, operations: number, timeoutMs: number): Promise<BulkItemResult[]>;
+  bulk(body: Buffer | string, operations: number, timeoutMs: number): Promise<BulkItemResult[]>;
   /** Any other request (index bootstrap). Resolves for every HTTP status; rejects on I/O errors. */
   request(method: string, path: string, body: unknown, timeoutMs: number): Promise<SearchResponse>;
   close(): Promise<void>;
@@ -110,7 +110,7 @@ export function createSearchClient(options: SearchClientOptions): SearchClient {
   const bulkPath = `/${encodeURIComponent(options.index)}/_bulk`;
 
   async function send(
-    params: { method: string; path: string; body?: unknown; bulkBody?: string },
+    params: { method: string; path: string; body?: unknown; bulkBody?: Buffer | string },
     timeoutMs: number,
   ): Promise<SearchResponse> {
     const request = transport.request(params as never, {

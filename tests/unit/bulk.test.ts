@@ -132,7 +132,7 @@ describe('bulkBody', () => {
     const chunk = [encodeOperation(indexOp('a')), encodeOperation(deleteOp('b'))];
 
     // Act
-    const body = bulkBody(chunk);
+    const body = bulkBody(chunk).toString('utf8');
 
     // Assert
     expect(body.endsWith('\n')).toBe(true);

@@ -268,7 +268,7 @@ export interface FakeSearchOptions {
 }
 
 export interface FakeSearch {
-  readonly search: { bulk: jest.Mock<Promise<BulkItemResult[]>, [string, number, number]> };
+  readonly search: { bulk: jest.Mock<Promise<BulkItemResult[]>, [Buffer | string, number, number]> };
   readonly calls: BulkCall[];
   /** Every action sent, in order, across calls. */
   sent(): BulkAction[];
@@ -286,7 +286,8 @@ export function ok(action: BulkAction): number {
 export function fakeSearch(options: FakeSearchOptions = {}): FakeSearch {
   const calls: BulkCall[] = [];
   const attempts = new Map<string, number>();
-  const bulk = jest.fn(async (body: string, operations: number, timeoutMs: number) => {
+  const bulk = jest.fn(async (raw: Buffer | string, operations: number, timeoutMs: number) => {
+    const body = typeof raw === 'string' ? raw : raw.toString('utf8');
     const actions = parseBulkBody(body);
     const call: BulkCall = { body, operations, timeoutMs, actions };
     calls.push(call);
