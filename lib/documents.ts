@@ -84,7 +84,7 @@ const MARKER = `${NONCE}#`;
 const MARKER_IN_JSON = new RegExp(`"${NONCE}#(\\d+)"`, 'g');
 
 /** Exact number texts of the conversion in progress (conversions are synchronous). */
-let exact: string[] = [];
+const exact: string[] = [];
 
 /**
  * True when `n` is plain decimal text that a double holds and prints back unchanged: at most 15
@@ -212,17 +212,16 @@ function map(m: unknown): Record<string, unknown> {
 }
 
 function toJson(convert: (v: unknown) => unknown, v: unknown, root: string): string {
-  exact = [];
+  exact.length = 0; // reused: no allocation per document
   try {
     const json = JSON.stringify(convert(v));
     if (exact.length === 0) return json;
-    const digits = exact;
-    return json.replace(MARKER_IN_JSON, (_marker, i: string) => digits[Number(i)] as string);
+    return json.replace(MARKER_IN_JSON, (_marker, i: string) => exact[Number(i)] as string);
   } catch (error) {
     if (!(error instanceof InvalidValue)) throw error;
     throw new MalformedRecordError('InvalidAttributeValue', `${root}${error.path}: ${error.detail}`);
   } finally {
-    exact = [];
+    exact.length = 0;
   }
 }
 
