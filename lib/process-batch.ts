@@ -22,6 +22,7 @@ import type { DeadLetterSink } from './dead-letter';
 import { BulkRequestError, describeError, IndexerError } from './errors';
 import type { Logger } from './logger';
 import { coalesce, planRecord, sequenceNumberOf, type Operation } from './records';
+import { conflictingVersion, overtakesAcrossWrap } from './versions';
 import type { BulkItemResult, SearchClient } from './search-client';
 
 export interface BatchDependencies {
@@ -57,6 +58,8 @@ export interface BatchSummary {
   deleted: number;
   notFound: number;
   stale: number;
+  /** Same-second changes re-sent past a wrapped tiebreak (see lib/versions.ts). */
+  wrapped: number;
   superseded: number;
   skipped: number;
   retried: number;
@@ -119,6 +122,7 @@ export async function processBatch(
     deleted: 0,
     notFound: 0,
     stale: 0,
+    wrapped: 0,
     superseded: 0,
     skipped: 0,
     retried: 0,
@@ -274,6 +278,15 @@ export async function processBatch(
       const item = chunk[i] as EncodedOperation;
       const result = items[i] as BulkItemResult;
       const verdict = classifyItem(result, item.operation.kind, config.versioning);
+      if (verdict.label === 'stale' && item.operation.version !== undefined) {
+        const current = conflictingVersion(result.reason);
+        if (current !== undefined && overtakesAcrossWrap(item.operation.version, current)) {
+          // Newer than what is stored: only the same-second tiebreak wrapped (lib/versions.ts).
+          retry.push(encodeOperation({ ...item.operation, version: (current + 1n).toString() }));
+          summary.wrapped++;
+          continue;
+        }
+      }
       if (verdict.outcome === 'done') {
         settle(item, undefined);
         if (verdict.label === 'indexed') summary.indexed++;

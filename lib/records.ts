@@ -119,22 +119,40 @@ function toOperation(
  * modification order (DynamoDB Streams), so the last one is the item's state after the batch;
  * sending only it also means no two operations in flight can touch the same document.
  * Returns the kept operations and the positions of the superseded ones.
+ *
+ * Stream order is known here, so the kept operation's version is also raised above every version
+ * it supersedes: if a same-second tiebreak wrapped inside the batch (lib/versions.ts), a late
+ * replay of the superseded change is still refused.
  */
 export function coalesce(operations: readonly Operation[]): {
   latest: Operation[];
   superseded: number[];
 } {
-  const seen = new Set<string>();
+  const kept = new Map<string, number>(); // id -> index in `latest`
   const latest: Operation[] = [];
   const superseded: number[] = [];
   for (let i = operations.length - 1; i >= 0; i--) {
     const op = operations[i] as Operation;
-    if (seen.has(op.id)) {
-      superseded.push(op.position);
-    } else {
-      seen.add(op.id);
+    const at = kept.get(op.id);
+    if (at === undefined) {
+      kept.set(op.id, latest.length);
       latest.push(op);
+      continue;
+    }
+    superseded.push(op.position);
+    const newer = latest[at] as Operation;
+    if (
+      op.version !== undefined &&
+      newer.version !== undefined &&
+      !versionBelow(op.version, newer.version)
+    ) {
+      latest[at] = { ...newer, version: (BigInt(op.version) + 1n).toString() };
     }
   }
   return { latest: latest.reverse(), superseded: superseded.reverse() };
+}
+
+/** `a < b` for decimal version texts without leading zeros, without BigInt. */
+function versionBelow(a: string, b: string): boolean {
+  return a.length !== b.length ? a.length < b.length : a < b;
 }

@@ -16,9 +16,15 @@
  *   of them, so the low bits grow too unless the pair straddles a multiple of 2^31.
  * - 2^32 seconds * 2^31 = 2^63: the scheme fits a long until the year 2106.
  *
- * Residual window: two changes to the same item in the same second whose sequence numbers
- * straddle a multiple of 2^31, or lie on different shards (a shard rollover inside that second),
- * may be ordered wrongly. Changes one second or more apart are always ordered correctly.
+ * - When the pair does straddle a multiple of 2^31, the newer change gets the lower version and
+ *   OpenSearch answers 409 quoting the stored version. `overtakesAcrossWrap` then compares the two
+ *   tiebreaks as serial numbers (RFC 1982): a newer change is less than 2^30 ahead of the stored
+ *   one modulo 2^31, a stale replay is behind it. The newer change is re-sent with the stored
+ *   version + 1, so it lands, and anything older is still refused.
+ *
+ * Residual window: two changes to the same item in the same second whose sequence numbers are 2^30
+ * or more apart, or lie on different shards (a shard rollover inside that second), may be ordered
+ * wrongly. Changes one second or more apart are always ordered correctly.
  */
 import { MalformedRecordError } from './errors';
 
@@ -64,9 +70,38 @@ export function checkSequenceNumber(sequenceNumber: unknown): string {
 }
 
 /** The external version, as decimal text for the bulk action line. */
-export function externalVersion(approximateCreationDateTime: unknown, sequenceNumber: string): string {
+export function externalVersion(
+  approximateCreationDateTime: unknown,
+  sequenceNumber: string,
+): string {
   const seconds = creationSeconds(approximateCreationDateTime);
   const tiebreak = sequenceTiebreak(sequenceNumber);
   // seconds * 2^31 exceeds 2^53 after 1970 + 48 days, so the sum needs BigInt.
   return ((BigInt(seconds) << BigInt(TIEBREAK_BITS)) + BigInt(tiebreak)).toString();
+}
+
+const TIEBREAK_HALF = BigInt(TIEBREAK_MOD / 2);
+const TIEBREAK_MASK = BigInt(TIEBREAK_MOD - 1);
+const CONFLICT_CURRENT_VERSION = /current version \[(\d{1,19})\]/;
+
+/**
+ * The stored version quoted by a 409 `version_conflict_engine_exception` reason
+ * ("[id]: version conflict, current version [X] is higher or equal to the one provided [Y]",
+ * OpenSearch VersionType.explainConflictForWrites), or undefined when the reason does not say.
+ */
+export function conflictingVersion(reason: string | undefined): bigint | undefined {
+  const match = reason === undefined ? null : CONFLICT_CURRENT_VERSION.exec(reason);
+  return match ? BigInt(match[1] as string) : undefined;
+}
+
+/**
+ * True when `ours` was refused by `current` only because the same-second tiebreak wrapped: same
+ * second, and our tiebreak is less than half the tiebreak space ahead of the stored one.
+ */
+export function overtakesAcrossWrap(ours: string, current: bigint): boolean {
+  const mine = BigInt(ours);
+  if (mine >> BigInt(TIEBREAK_BITS) !== current >> BigInt(TIEBREAK_BITS)) return false;
+  const ahead =
+    ((mine & TIEBREAK_MASK) - (current & TIEBREAK_MASK) + BigInt(TIEBREAK_MOD)) & TIEBREAK_MASK;
+  return ahead !== 0n && ahead < TIEBREAK_HALF;
 }

@@ -131,23 +131,20 @@ describe('deadLetterKey', () => {
   // versions.ts recognises a millisecond ApproximateCreationDateTime (as Kinesis Data Streams for
   // DynamoDB delivers it) and scales it; deadLetterKey multiplies it by 1000 again, which lands in
   // the year 55841 and puts '+' into the key.
-  it(
-    'dates a millisecond ApproximateCreationDateTime by the same instant, with safe characters',
-    () => {
-      // Prepare
-      const record = streamRecord({
-        sequenceNumber: '123',
-        eventID: 'e',
-        createdAt: 1_700_000_000_000,
-      });
+  it('dates a millisecond ApproximateCreationDateTime by the same instant, with safe characters', () => {
+    // Prepare
+    const record = streamRecord({
+      sequenceNumber: '123',
+      eventID: 'e',
+      createdAt: 1_700_000_000_000,
+    });
 
-      // Act
-      const key = deadLetterKey('dl/', record, FAILED_AT);
+    // Act
+    const key = deadLetterKey('dl/', record, FAILED_AT);
 
-      // Assert
-      expect(key).toBe('dl/2023/11/14/22/123-e.json');
-    },
-  );
+    // Assert
+    expect(key).toBe('dl/2023/11/14/22/123-e.json');
+  });
 });
 
 describe('createS3DeadLetterSink', () => {
@@ -365,30 +362,27 @@ describe('createS3DeadLetterSink', () => {
 
   // The deadline timer is only armed once credentials are in hand: a provider that never answers
   // keeps write() pending past its timeout.
-  it(
-    'rejects once the timeout passes even if the credential provider never answers',
-    async () => {
-      // Prepare
-      jest.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate'] });
-      try {
-        let outcome: unknown = 'pending';
-        sink({ getCredentials: () => new Promise<AwsCredentials>(() => undefined) })
-          .write(letter, 300)
-          .then(
-            () => (outcome = 'resolved'),
-            (error: unknown) => (outcome = error),
-          );
+  it('rejects once the timeout passes even if the credential provider never answers', async () => {
+    // Prepare
+    jest.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate'] });
+    try {
+      let outcome: unknown = 'pending';
+      sink({ getCredentials: () => new Promise<AwsCredentials>(() => undefined) })
+        .write(letter, 300)
+        .then(
+          () => (outcome = 'resolved'),
+          (error: unknown) => (outcome = error),
+        );
 
-        // Act
-        await jest.advanceTimersByTimeAsync(1_000);
+      // Act
+      await jest.advanceTimersByTimeAsync(1_000);
 
-        // Assert
-        expect(outcome).toBeInstanceOf(DeadLetterWriteError);
-      } finally {
-        jest.useRealTimers();
-      }
-    },
-  );
+      // Assert
+      expect(outcome).toBeInstanceOf(DeadLetterWriteError);
+    } finally {
+      jest.useRealTimers();
+    }
+  });
 
   it('rejects with DeadLetterWriteError when S3 does not answer in time', async () => {
     s3.respond(() => undefined);

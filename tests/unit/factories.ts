@@ -268,7 +268,9 @@ export interface FakeSearchOptions {
 }
 
 export interface FakeSearch {
-  readonly search: { bulk: jest.Mock<Promise<BulkItemResult[]>, [Buffer | string, number, number]> };
+  readonly search: {
+    bulk: jest.Mock<Promise<BulkItemResult[]>, [Buffer | string, number, number]>;
+  };
   readonly calls: BulkCall[];
   /** Every action sent, in order, across calls. */
   sent(): BulkAction[];

@@ -214,26 +214,23 @@ describe('handler', () => {
   // The logged location is `${sink.location}${key after its first '/'}`, which repeats the
   // prefix's tail when the prefix has more than one segment, so the log names an object that
   // does not exist.
-  it(
-    'logs where each dead letter was written under a nested DEAD_LETTER_PREFIX',
-    async () => {
-      // Prepare
-      const handler = createHandler(() =>
-        createRuntime(env({ DEAD_LETTER_PREFIX: 'indexer/dead-letter/' }), credentials),
-      );
-      const poison = streamRecord({ newImage: transactionImage(3, 51, { note: { S: POISON } }) });
+  it('logs where each dead letter was written under a nested DEAD_LETTER_PREFIX', async () => {
+    // Prepare
+    const handler = createHandler(() =>
+      createRuntime(env({ DEAD_LETTER_PREFIX: 'indexer/dead-letter/' }), credentials),
+    );
+    const poison = streamRecord({ newImage: transactionImage(3, 51, { note: { S: POISON } }) });
 
-      // Act
-      await handler(streamEvent([poison]), context());
+    // Act
+    await handler(streamEvent([poison]), context());
 
-      // Assert
-      const [path] = [...s3Objects.keys()];
-      expect(path).toMatch(/^\/dead-letters\/indexer\/dead-letter\/2023\//);
-      expect(logLines().find((l) => l.msg === 'record dead-lettered')?.location).toBe(
-        `s3:/${String(path)}`,
-      );
-    },
-  );
+    // Assert
+    const [path] = [...s3Objects.keys()];
+    expect(path).toMatch(/^\/dead-letters\/indexer\/dead-letter\/2023\//);
+    expect(logLines().find((l) => l.msg === 'record dead-lettered')?.location).toBe(
+      `s3:/${String(path)}`,
+    );
+  });
 
   it('builds the runtime once and reuses it across invocations', async () => {
     const getRuntime = jest.fn(() => runtime);

@@ -203,6 +203,66 @@ describe('processBatch', () => {
     });
   });
 
+  describe('same-second tiebreak wrap', () => {
+    it('re-sends a newer change refused only because its tiebreak wrapped, with the stored version + 1', async () => {
+      // Prepare: the index holds version V from a change in the same second whose tiebreak is
+      // 2^31 - 2; ours is tiebreak 1, i.e. 3 sequence numbers later, past the wrap.
+      const record = streamRecord({ eventName: 'MODIFY' });
+      const ours = BigInt(expectedVersion(CREATED_AT, sequenceNumber(1)));
+      const mask = 2n ** 31n - 1n;
+      const stored = (ours & ~mask) + (((ours & mask) - 3n + 2n ** 31n) & mask);
+      const h = harness({
+        search: {
+          item: (_a, attempt) =>
+            attempt === 1
+              ? item(
+                  409,
+                  'version_conflict_engine_exception',
+                  `[3|51]: version conflict, current version [${stored}] is higher or equal to the one provided [${ours}]`,
+                )
+              : 201,
+        },
+      });
+
+      // Act
+      const { response, summary } = await h.run([record]);
+
+      // Assert
+      expect(response).toEqual(failures());
+      expect(h.fake.sent().map((a) => a.version)).toEqual([
+        ours.toString(),
+        (stored + 1n).toString(),
+      ]);
+      expect(summary.wrapped).toBe(1);
+      expect(summary.indexed).toBe(1);
+    });
+
+    it('counts a genuinely stale change as done, without re-sending it', async () => {
+      // Prepare: the stored version is a few sequence numbers AHEAD of ours in the same second.
+      const record = streamRecord({ eventName: 'MODIFY' });
+      const ours = BigInt(expectedVersion(CREATED_AT, sequenceNumber(1)));
+      const h = harness({
+        search: {
+          item: () =>
+            item(
+              409,
+              'version_conflict_engine_exception',
+              `[3|51]: version conflict, current version [${ours + 4n}] is higher or equal to the one provided [${ours}]`,
+            ),
+        },
+      });
+
+      // Act
+      const { response, summary } = await h.run([record]);
+
+      // Assert
+      expect(response).toEqual(failures());
+      expect(h.fake.calls).toHaveLength(1);
+      expect(summary.stale).toBe(1);
+      expect(summary.wrapped).toBe(0);
+    });
+  });
+
   describe('retries', () => {
     it('re-sends only the throttled item, then succeeds', async () => {
       // Prepare
@@ -877,20 +937,17 @@ describe('processBatch', () => {
     // loadConfig accepts REQUEST_TIMEOUT_MS from 100, but sendChunk compares
     // min(requestTimeoutMs, budget) with MIN_REQUEST_MS (250): with 100..249 ms no request is ever
     // started, however much time is left, and every batch is reported as failed.
-    it(
-      'sends requests when requestTimeoutMs is a valid value below MIN_REQUEST_MS',
-      async () => {
-        // Prepare
-        const h = harness({ config: { requestTimeoutMs: 200 } });
+    it('sends requests when requestTimeoutMs is a valid value below MIN_REQUEST_MS', async () => {
+      // Prepare
+      const h = harness({ config: { requestTimeoutMs: 200 } });
 
-        // Act
-        const { response } = await h.run(threeRecords());
+      // Act
+      const { response } = await h.run(threeRecords());
 
-        // Assert
-        expect(h.fake.search.bulk).toHaveBeenCalled();
-        expect(response).toEqual(failures());
-      },
-    );
+      // Assert
+      expect(h.fake.search.bulk).toHaveBeenCalled();
+      expect(response).toEqual(failures());
+    });
   });
 
   describe('concurrency', () => {

@@ -250,6 +250,34 @@ describe('coalesce', () => {
     version: undefined,
   });
 
+  it.each([
+    ['keeps a kept version that is already higher', ['100', '200'], '200'],
+    [
+      'raises the kept version above a higher superseded one (a wrapped tiebreak)',
+      ['3000', '5', '900'],
+      '3001',
+    ],
+    ['compares versions of different lengths numerically', ['99', '100'], '100'],
+    ['ignores versions when versioning is off', [undefined, undefined], undefined],
+  ])('%s', (_label, versions, expected) => {
+    // Prepare: changes to one document, in stream order.
+    const ops: Operation[] = versions.map((version, position) => ({
+      kind: 'index',
+      position,
+      id: 'a',
+      version,
+      source: '{}',
+    }));
+
+    // Act
+    const { latest } = coalesce(ops);
+
+    // Assert
+    expect(latest).toHaveLength(1);
+    expect(latest[0]?.position).toBe(versions.length - 1);
+    expect(latest[0]?.version).toBe(expected);
+  });
+
   it('keeps the last operation per id, in stream order, and returns the superseded positions', () => {
     // Prepare
     const ops = [

@@ -274,27 +274,24 @@ describe('createSearchClient against a loopback server', () => {
     // SigV4 transport waits for getCredentials() its abort() only sets a flag: a provider that
     // never answers (an STS or SSO call without a timeout off Lambda) keeps bulk() pending past
     // its timeout, and processBatch past the Lambda deadline.
-    it(
-      'rejects once the timeout passes even if the credential provider never answers',
-      async () => {
-        // Prepare
-        const search = client({
-          auth: 'sigv4',
-          getCredentials: () => new Promise<AwsCredentials>(() => undefined),
-        });
-        let outcome: unknown = 'pending';
-        search.bulk(NDJSON, 2, 300).then(
-          () => (outcome = 'resolved'),
-          (error: unknown) => (outcome = error),
-        );
+    it('rejects once the timeout passes even if the credential provider never answers', async () => {
+      // Prepare
+      const search = client({
+        auth: 'sigv4',
+        getCredentials: () => new Promise<AwsCredentials>(() => undefined),
+      });
+      let outcome: unknown = 'pending';
+      search.bulk(NDJSON, 2, 300).then(
+        () => (outcome = 'resolved'),
+        (error: unknown) => (outcome = error),
+      );
 
-        // Act
-        await jest.advanceTimersByTimeAsync(1_000);
+      // Act
+      await jest.advanceTimersByTimeAsync(1_000);
 
-        // Assert
-        expect(outcome).toBeInstanceOf(BulkRequestError);
-      },
-    );
+      // Assert
+      expect(outcome).toBeInstanceOf(BulkRequestError);
+    });
   });
 
   it('rejects with status undefined when nothing listens', async () => {

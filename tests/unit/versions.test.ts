@@ -2,8 +2,10 @@ import fc from 'fast-check';
 import { MalformedRecordError } from '../../lib/errors';
 import {
   checkSequenceNumber,
+  conflictingVersion,
   creationSeconds,
   externalVersion,
+  overtakesAcrossWrap,
   sequenceTiebreak,
 } from '../../lib/versions';
 import { expectedVersion } from './factories';
@@ -54,7 +56,11 @@ describe('creationSeconds', () => {
     { label: 'negative', input: -5, expected: 0 },
     { label: 'NaN', input: Number.NaN, expected: 0 },
     { label: 'a numeric string', input: '1700000000', expected: 1_700_000_000 },
-    { label: 'an ISO-8601 string (AWS CLI re-drive)', input: '2023-11-14T22:13:20Z', expected: 1_700_000_000 },
+    {
+      label: 'an ISO-8601 string (AWS CLI re-drive)',
+      input: '2023-11-14T22:13:20Z',
+      expected: 1_700_000_000,
+    },
     { label: 'an unparseable string', input: 'yesterday', expected: 0 },
   ])('reads $label as $expected', ({ input, expected }) => {
     expect(creationSeconds(input)).toBe(expected);
@@ -155,5 +161,65 @@ describe('checkSequenceNumber', () => {
 
     expect(act).toThrow(MalformedRecordError);
     expect(act).toThrow(expect.objectContaining({ errorType: 'InvalidSequenceNumber' }));
+  });
+});
+
+describe('conflictingVersion', () => {
+  it.each([
+    [
+      'an OpenSearch external-versioning conflict',
+      '[3|51]: version conflict, current version [3684968554978869246] is higher or equal to the one provided [3684968552831385601]',
+      3684968554978869246n,
+    ],
+    ['a reason without the stored version', 'version conflict, document already exists', undefined],
+    ['no reason at all', undefined, undefined],
+  ])('reads %s', (_label, reason, expected) => {
+    expect(conflictingVersion(reason)).toBe(expected);
+  });
+});
+
+describe('overtakesAcrossWrap', () => {
+  const at = (seconds: number, tiebreak: bigint): bigint => (BigInt(seconds) << 31n) + tiebreak;
+
+  it.each([
+    [
+      'just past the wrap, same second',
+      at(1_700_000_000, 1n),
+      at(1_700_000_000, TWO_31 - 2n),
+      true,
+    ],
+    ['a stale replay, same second', at(1_700_000_000, 5n), at(1_700_000_000, 9n), false],
+    ['the same change again', at(1_700_000_000, 9n), at(1_700_000_000, 9n), false],
+    [
+      'half the tiebreak space ahead',
+      at(1_700_000_000, TWO_31 / 2n + 5n),
+      at(1_700_000_000, 5n),
+      false,
+    ],
+    ['an earlier second', at(1_699_999_999, 1n), at(1_700_000_000, TWO_31 - 2n), false],
+  ])('is %s -> %s', (_label, ours, current, expected) => {
+    expect(overtakesAcrossWrap(ours.toString(), current)).toBe(expected);
+  });
+
+  it('lets the newer of two same-second changes less than 2^30 apart win, and refuses a late replay', () => {
+    // A model of OpenSearch external versioning plus the indexer's 409 handling: a write lands if
+    // its version is higher, or if it overtakes the stored one across the wrap (then it is stored
+    // as stored + 1).
+    const apply = (stored: bigint | undefined, version: bigint): bigint | undefined => {
+      if (stored === undefined || version > stored) return version;
+      return overtakesAcrossWrap(version.toString(), stored) ? stored + 1n : undefined;
+    };
+    fc.assert(
+      fc.property(sequenceNumbers, fc.bigInt({ min: 1n, max: 2n ** 30n - 1n }), (older, gap) => {
+        const v = (seq: string): bigint => BigInt(externalVersion(1_700_000_000, seq));
+        const vOlder = v(older);
+        const vNewer = v((BigInt(older) + gap).toString());
+        // In stream order: the older change is stored, then the newer one must land...
+        const afterNewer = apply(vOlder, vNewer);
+        if (afterNewer === undefined) return false;
+        // ...and a late replay of the older one must not.
+        return apply(afterNewer, vOlder) === undefined;
+      }),
+    );
   });
 });
