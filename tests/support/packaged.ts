@@ -1,12 +1,13 @@
 /**
  * The `packaged` e2e target: the handler.js inside `.serverless/indexer.zip` produced by
- * `npx serverless package`. `ensurePackagedHandler()` rebuilds the package only when asked
- * (E2E_PACKAGE=1) or when the zip is missing, extracts it to a temp dir and returns the path of
- * handler.js, or a reason why it is not available. It can be wired into jest as a globalSetup
- * (see global-setup-packaged.ts), and the packaged suites call it too.
+ * `npx serverless package`. `ensurePackagedHandler()` rebuilds the package when asked
+ * (E2E_PACKAGE=1), when the zip is missing, or when it is older than any file it is built from, so
+ * the suites never test a stale artifact. It extracts the zip to a temp dir and returns the path
+ * of handler.js, or a reason why it is not available. jest runs it once as a globalSetup
+ * (global-setup-packaged.ts), and the packaged suites call it too.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { inflateRawSync } from 'node:zlib';
@@ -59,16 +60,33 @@ export function unzip(zipPath: string, destDir: string): string[] {
 
 let cached: PackagedHandler | undefined;
 
+/** What the package is built from: a zip older than any of these is stale. */
+const PACKAGE_SOURCES = ['handler.ts', 'lib', 'serverless.yml', 'esbuild.plugins.js', 'package-lock.json'];
+
+function newestMtime(path: string): number {
+  if (!existsSync(path)) return 0;
+  const stat = statSync(path);
+  if (!stat.isDirectory()) return stat.mtimeMs;
+  return Math.max(0, ...readdirSync(path).map((name) => newestMtime(join(path, name))));
+}
+
+/** True when the zip is missing or older than a source it is built from. */
+export function packageIsStale(): boolean {
+  if (!existsSync(PACKAGE_ZIP)) return true;
+  const built = statSync(PACKAGE_ZIP).mtimeMs;
+  return PACKAGE_SOURCES.some((name) => newestMtime(join(REPO_ROOT, name)) > built);
+}
+
 export function ensurePackagedHandler(options: { rebuild?: boolean; log?: (msg: string) => void } = {}): PackagedHandler {
   if (cached) return cached;
   const log = options.log ?? ((m: string) => console.log(m));
   // E2E_PACKAGE_BUILT is set by the globalSetup after it rebuilt, so workers do not rebuild again.
   const rebuild = options.rebuild ?? (process.env['E2E_PACKAGE'] === '1' && process.env['E2E_PACKAGE_BUILT'] !== '1');
-  if (rebuild || !existsSync(PACKAGE_ZIP)) {
+  if (rebuild || (process.env['E2E_PACKAGE_BUILT'] !== '1' && packageIsStale())) {
     if (!existsSync(join(REPO_ROOT, 'serverless.yml'))) {
       return (cached = { available: false, reason: 'no serverless.yml, cannot run `npx serverless package`' });
     }
-    log(`[e2e packaged] running \`npx serverless package\` (${rebuild ? 'E2E_PACKAGE=1' : 'no .serverless/indexer.zip yet'})`);
+    log(`[e2e packaged] running \`npx serverless package\` (${rebuild ? 'E2E_PACKAGE=1' : 'zip missing or older than its sources'})`);
     const r = spawnSync('npx', ['--no-install', 'serverless', 'package'], {
       cwd: REPO_ROOT,
       encoding: 'utf8',
