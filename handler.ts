@@ -9,7 +9,11 @@ import { createS3DeadLetterSink, type DeadLetterSink } from './lib/dead-letter';
 import { describeError } from './lib/errors';
 import { createLogger, type Logger } from './lib/logger';
 import { processBatch } from './lib/process-batch';
-import { createSearchClient, type CredentialProvider, type SearchClient } from './lib/search-client';
+import {
+  createSearchClient,
+  type CredentialProvider,
+  type SearchClient,
+} from './lib/search-client';
 
 export interface Runtime {
   readonly config: Readonly<Config>;

@@ -105,7 +105,11 @@ interface ItemRule {
  * statuses"). Retryable means "not this record's fault": the same request can succeed later.
  */
 export const ITEM_RULES: readonly ItemRule[] = [
-  { label: 'indexed', outcome: 'done', when: (i, k) => i.status >= 200 && i.status < 300 && k === 'index' },
+  {
+    label: 'indexed',
+    outcome: 'done',
+    when: (i, k) => i.status >= 200 && i.status < 300 && k === 'index',
+  },
   { label: 'deleted', outcome: 'done', when: (i) => i.status >= 200 && i.status < 300 },
   // Deleting a document that is not there leaves the index as the table is.
   { label: 'not-found', outcome: 'done', when: (i, k) => i.status === 404 && k === 'delete' },

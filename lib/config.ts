@@ -60,7 +60,8 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     const value = read(name);
     if (value === undefined) return fallback;
     const match = allowed.find((a) => a === value.toLowerCase());
-    if (match === undefined) problems.push(`${name} must be one of ${allowed.join(', ')} (got "${value}")`);
+    if (match === undefined)
+      problems.push(`${name} must be one of ${allowed.join(', ')} (got "${value}")`);
     return match ?? fallback;
   }
   function integer(name: string, fallback: number, min: number, max: number): number {
@@ -127,7 +128,10 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
   }
 
   const deadLetterBucket = read('DEAD_LETTER_BUCKET');
-  if (deadLetterBucket !== undefined && !/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(deadLetterBucket)) {
+  if (
+    deadLetterBucket !== undefined &&
+    !/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(deadLetterBucket)
+  ) {
     problems.push(`DEAD_LETTER_BUCKET is not a valid S3 bucket name (got "${deadLetterBucket}")`);
   }
   let deadLetterPrefix = read('DEAD_LETTER_PREFIX') ?? DEFAULTS.deadLetterPrefix;
@@ -157,8 +161,11 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     searchRegion,
     // OpenSearch Serverless does not document external versioning; opt in there explicitly.
     versioning:
-      oneOf('OPENSEARCH_VERSIONING', ['external', 'off'], service === 'aoss' ? 'off' : 'external') ===
-      'external',
+      oneOf(
+        'OPENSEARCH_VERSIONING',
+        ['external', 'off'],
+        service === 'aoss' ? 'off' : 'external',
+      ) === 'external',
     ttlDeletes: oneOf('TTL_DELETES', ['delete', 'ignore'], 'delete'),
     dryRun,
     deadLetterBucket,

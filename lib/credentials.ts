@@ -24,7 +24,9 @@ export function environmentCredentials(env: Env): AwsCredentials | undefined {
   const accessKeyId = env.AWS_ACCESS_KEY_ID;
   const secretAccessKey = env.AWS_SECRET_ACCESS_KEY;
   if (env.AWS_PROFILE || !accessKeyId || !secretAccessKey) return undefined;
-  const expiry = env.AWS_CREDENTIAL_EXPIRATION ? new Date(env.AWS_CREDENTIAL_EXPIRATION) : undefined;
+  const expiry = env.AWS_CREDENTIAL_EXPIRATION
+    ? new Date(env.AWS_CREDENTIAL_EXPIRATION)
+    : undefined;
   return {
     accessKeyId,
     secretAccessKey,

@@ -51,12 +51,17 @@ const SAFE_KEY_PART = /[^A-Za-z0-9._-]/g;
 
 export function deadLetterKey(prefix: string, record: unknown, now: Date): string {
   const r = record as
-    | { eventID?: unknown; dynamodb?: { SequenceNumber?: unknown; ApproximateCreationDateTime?: unknown } }
+    | {
+        eventID?: unknown;
+        dynamodb?: { SequenceNumber?: unknown; ApproximateCreationDateTime?: unknown };
+      }
     | null
     | undefined;
   const created = creationSeconds(r?.dynamodb?.ApproximateCreationDateTime);
   // A creation time beyond any plausible date (the clamp) is garbage: date the letter by now.
-  const stamp = (created > 0 && created < MAX_SECONDS ? new Date(created * 1000) : now).toISOString();
+  const stamp = (
+    created > 0 && created < MAX_SECONDS ? new Date(created * 1000) : now
+  ).toISOString();
   const datePath = `${stamp.slice(0, 4)}/${stamp.slice(5, 7)}/${stamp.slice(8, 10)}/${stamp.slice(11, 13)}`;
   const seq = r?.dynamodb?.SequenceNumber;
   const eventId = r?.eventID;
@@ -126,7 +131,10 @@ export function createS3DeadLetterSink(options: S3DeadLetterOptions): DeadLetter
         timeoutMs,
       });
       if (status < 200 || status > 299) {
-        throw new DeadLetterWriteError(status, `PutObject ${key} answered ${code ?? 'HTTP'} ${status}`);
+        throw new DeadLetterWriteError(
+          status,
+          `PutObject ${key} answered ${code ?? 'HTTP'} ${status}`,
+        );
       }
       return key;
     },
@@ -162,7 +170,10 @@ function put(
           if (text.length < 2048) text += chunk;
         });
         response.on('end', () =>
-          resolve({ status: response.statusCode ?? 0, code: /<Code>([^<]{1,100})<\/Code>/.exec(text)?.[1] }),
+          resolve({
+            status: response.statusCode ?? 0,
+            code: /<Code>([^<]{1,100})<\/Code>/.exec(text)?.[1],
+          }),
         );
         response.on('error', (error) => reject(wrap(error)));
       },
@@ -183,7 +194,10 @@ function put(
 export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), Math.max(1, ms));
+    timer = setTimeout(
+      () => reject(new Error(`${what} timed out after ${ms} ms`)),
+      Math.max(1, ms),
+    );
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

@@ -219,7 +219,10 @@ function toJson(convert: (v: unknown) => unknown, v: unknown, root: string): str
     return json.replace(MARKER_IN_JSON, (_marker, i: string) => exact[Number(i)] as string);
   } catch (error) {
     if (!(error instanceof InvalidValue)) throw error;
-    throw new MalformedRecordError('InvalidAttributeValue', `${root}${error.path}: ${error.detail}`);
+    throw new MalformedRecordError(
+      'InvalidAttributeValue',
+      `${root}${error.path}: ${error.detail}`,
+    );
   } finally {
     exact.length = 0;
   }

@@ -10,18 +10,21 @@ const target = resolveTarget('packaged');
 if (!target.available) console.warn(`[e2e packaged] ${target.reason}`);
 const suite = target.available ? describe : describe.skip;
 
-suite(`indexer end to end (packaged${target.available ? `: ${target.handlerPath}` : ` — ${target.reason?.split('\n')[0]}`})`, () => {
-  let h: E2eHarness;
-  beforeAll(async () => {
-    h = await E2eHarness.start({ target });
-  });
-  afterAll(async () => {
-    await h?.close();
-  });
-  beforeEach(async () => {
-    await h.newScenario();
-  });
-  for (const s of scenarios) {
-    test(s.name, () => s.run(h), s.timeoutMs ?? 30_000);
-  }
-});
+suite(
+  `indexer end to end (packaged${target.available ? `: ${target.handlerPath}` : ` — ${target.reason?.split('\n')[0]}`})`,
+  () => {
+    let h: E2eHarness;
+    beforeAll(async () => {
+      h = await E2eHarness.start({ target });
+    });
+    afterAll(async () => {
+      await h?.close();
+    });
+    beforeEach(async () => {
+      await h.newScenario();
+    });
+    for (const s of scenarios) {
+      test(s.name, () => s.run(h), s.timeoutMs ?? 30_000);
+    }
+  },
+);

@@ -10,7 +10,17 @@
  * Run: npx jest tests/e2e/indexer-properties.test.ts
  */
 import fc from 'fast-check';
-import { deliveryConfig, faultSchedule, historyOp, keyPool, POISON_MARKER, schemaArb, type DeliveryConfig, type FaultSchedule, type HistoryOp } from '../support/arbitraries';
+import {
+  deliveryConfig,
+  faultSchedule,
+  historyOp,
+  keyPool,
+  POISON_MARKER,
+  schemaArb,
+  type DeliveryConfig,
+  type FaultSchedule,
+  type HistoryOp,
+} from '../support/arbitraries';
 import { exemptIds } from '../support/assertions';
 import { E2eHarness, resolveTarget, type IndexedDoc, type Target } from '../support/harness';
 import { Rng } from '../support/rng';
@@ -69,11 +79,24 @@ suite(`indexer properties (${targetName}, ${numRuns} runs${soak ? ', soak' : ''}
     await h?.close();
   });
 
-  const runs: Array<{ ms: number; records: number; deadLetters: number; invocations: number; faults: string; cfg: string }> = [];
+  const runs: Array<{
+    ms: number;
+    records: number;
+    deadLetters: number;
+    invocations: number;
+    faults: string;
+    cfg: string;
+  }> = [];
   const errorTypes = new Map<string, number>();
   afterAll(() => {
     if (runs.length === 0) return;
-    if (process.env['E2E_VERBOSE'] === '1') console.log([...errorTypes].sort((a, b) => b[1] - a[1]).map(([k, v]) => `${v} x ${k}`).join('\n'));
+    if (process.env['E2E_VERBOSE'] === '1')
+      console.log(
+        [...errorTypes]
+          .sort((a, b) => b[1] - a[1])
+          .map(([k, v]) => `${v} x ${k}`)
+          .join('\n'),
+      );
     const total = runs.reduce((n, r) => n + r.ms, 0);
     const slowest = [...runs].sort((a, b) => b.ms - a.ms)[0]!;
     console.log(
@@ -85,58 +108,109 @@ suite(`indexer properties (${targetName}, ${numRuns} runs${soak ? ', soak' : ''}
     'random histories x random faults: index == table, dead letters complete, no overruns, nothing lost, late duplicates change nothing',
     async () => {
       await fc.assert(
-        fc.asyncProperty(schemaArb, fc.array(historyOp, { minLength: 3, maxLength: maxOps, size: 'max' }), faultSchedule, deliveryConfig, fc.nat(1_000_000), async (schema, ops, faults: FaultSchedule, cfg: DeliveryConfig, tableSeed) => {
-          const started = Date.now();
-          await h.newScenario();
-          const t = buildTable(schema, ops, tableSeed);
-          if (t.records.length === 0) return;
-          const env: Record<string, string | undefined> = {
-            TTL_DELETES: cfg.ttlDeletes,
-            BULK_COMPRESSION: cfg.compression,
-            BULK_MAX_BYTES: cfg.bulkMaxBytes,
-          };
-          const r = await runStream(h, t.records, t.malformed, {
-            env,
-            ttlDeletes: cfg.ttlDeletes,
-            esm: { batchSize: cfg.batchSize, bisectBatchOnFunctionError: cfg.bisect, timeoutMs: 8000, retryDelayMs: 20, maximumRetryAttempts: 40, maxInvocations: 400 },
-            arm: () => {
-              if (!h.os) return;
-              const f = h.os.faults;
-              f.poison((item) => item.rawSource?.includes(POISON_MARKER) ?? false);
-              if (faults.itemFailureProbability > 0) f.failItemsRandomly({ probability: faults.itemFailureProbability, status: 'mixed', maxFailures: 25, seed: faults.seed });
-              for (const s of faults.requestFailures) f.failNextRequests(1, s);
-              for (const d of faults.drops) f.dropConnections(1, d);
-              if (faults.forbidMs > 0) f.forbidFor(faults.forbidMs);
-              if (faults.s3Failures > 0) h.s3.failNextPuts(faults.s3Failures, 503);
-            },
-          });
-          expectNoProblems(h, r);
+        fc.asyncProperty(
+          schemaArb,
+          fc.array(historyOp, { minLength: 3, maxLength: maxOps, size: 'max' }),
+          faultSchedule,
+          deliveryConfig,
+          fc.nat(1_000_000),
+          async (schema, ops, faults: FaultSchedule, cfg: DeliveryConfig, tableSeed) => {
+            const started = Date.now();
+            await h.newScenario();
+            const t = buildTable(schema, ops, tableSeed);
+            if (t.records.length === 0) return;
+            const env: Record<string, string | undefined> = {
+              TTL_DELETES: cfg.ttlDeletes,
+              BULK_COMPRESSION: cfg.compression,
+              BULK_MAX_BYTES: cfg.bulkMaxBytes,
+            };
+            const r = await runStream(h, t.records, t.malformed, {
+              env,
+              ttlDeletes: cfg.ttlDeletes,
+              esm: {
+                batchSize: cfg.batchSize,
+                bisectBatchOnFunctionError: cfg.bisect,
+                timeoutMs: 8000,
+                retryDelayMs: 20,
+                maximumRetryAttempts: 40,
+                maxInvocations: 400,
+              },
+              arm: () => {
+                if (!h.os) return;
+                const f = h.os.faults;
+                f.poison((item) => item.rawSource?.includes(POISON_MARKER) ?? false);
+                if (faults.itemFailureProbability > 0)
+                  f.failItemsRandomly({
+                    probability: faults.itemFailureProbability,
+                    status: 'mixed',
+                    maxFailures: 25,
+                    seed: faults.seed,
+                  });
+                for (const s of faults.requestFailures) f.failNextRequests(1, s);
+                for (const d of faults.drops) f.dropConnections(1, d);
+                if (faults.forbidMs > 0) f.forbidFor(faults.forbidMs);
+                if (faults.s3Failures > 0) h.s3.failNextPuts(faults.s3Failures, 503);
+              },
+            });
+            expectNoProblems(h, r);
 
-          // Late duplicates: re-deliver old slices; nothing may change, except for items whose last
-          // change was dead-lettered: a document rejected by dynamic mapping (e.g. a huge integer
-          // into a field not yet mapped) can be accepted on re-delivery once another document has
-          // mapped the field as float. That is OpenSearch, not versioning; those items are exempt.
-          h.os?.faults.reset();
-          h.s3.heal();
-          const exempt = exemptIds({ records: r.sim.records, malformed: t.malformed, index: r.index, indexName: h.index, deadLetters: h.deadLetters(), ttlDeletes: cfg.ttlDeletes, sim: r.sim });
-          const comparable = async (): Promise<Array<[string, IndexedDoc]>> => [...(await h.readIndex())].filter(([id]) => !exempt.has(id)).sort();
-          const before = await comparable();
-          const rng = new Rng(faults.seed);
-          const n = t.records.length;
-          for (let i = 0; i < 2; i++) {
-            const a = rng.int(0, n - 1);
-            const b = rng.int(a + 1, n);
-            const inv = await r.sim.redeliver(a, b);
-            if (inv.outcome !== 'success') throw new Error(`late re-delivery of [${a},${b}) did not succeed: ${inv.outcome} ${inv.error ?? JSON.stringify(inv.response)}`);
-          }
-          const after = await comparable();
-          expect(after).toEqual(before);
-          const again = await check(h, r.sim, t.malformed, { ttlDeletes: cfg.ttlDeletes });
-          expectNoProblems(h, { sim: r.sim, problems: again.problems });
-          for (const d of h.deadLetters()) for (const l of d.letters) errorTypes.set(`${String(l.errorType)}: ${String(l.reason).slice(0, 90)}`, (errorTypes.get(`${String(l.errorType)}: ${String(l.reason).slice(0, 90)}`) ?? 0) + 1);
-          runs.push({ ms: Date.now() - started, records: t.records.length, deadLetters: h.deadLetters().length, invocations: r.sim.stats.invocations, faults: JSON.stringify(faults), cfg: JSON.stringify(cfg) });
-        }),
-        { numRuns, ...(seed !== undefined ? { seed } : {}), interruptAfterTimeLimit: long ? 3 * 3_600_000 : 100_000, markInterruptAsFailure: true, endOnFailure: process.env['FC_SHRINK'] !== '1' },
+            // Late duplicates: re-deliver old slices; nothing may change, except for items whose last
+            // change was dead-lettered: a document rejected by dynamic mapping (e.g. a huge integer
+            // into a field not yet mapped) can be accepted on re-delivery once another document has
+            // mapped the field as float. That is OpenSearch, not versioning; those items are exempt.
+            h.os?.faults.reset();
+            h.s3.heal();
+            const exempt = exemptIds({
+              records: r.sim.records,
+              malformed: t.malformed,
+              index: r.index,
+              indexName: h.index,
+              deadLetters: h.deadLetters(),
+              ttlDeletes: cfg.ttlDeletes,
+              sim: r.sim,
+            });
+            const comparable = async (): Promise<Array<[string, IndexedDoc]>> =>
+              [...(await h.readIndex())].filter(([id]) => !exempt.has(id)).sort();
+            const before = await comparable();
+            const rng = new Rng(faults.seed);
+            const n = t.records.length;
+            for (let i = 0; i < 2; i++) {
+              const a = rng.int(0, n - 1);
+              const b = rng.int(a + 1, n);
+              const inv = await r.sim.redeliver(a, b);
+              if (inv.outcome !== 'success')
+                throw new Error(
+                  `late re-delivery of [${a},${b}) did not succeed: ${inv.outcome} ${inv.error ?? JSON.stringify(inv.response)}`,
+                );
+            }
+            const after = await comparable();
+            expect(after).toEqual(before);
+            const again = await check(h, r.sim, t.malformed, { ttlDeletes: cfg.ttlDeletes });
+            expectNoProblems(h, { sim: r.sim, problems: again.problems });
+            for (const d of h.deadLetters())
+              for (const l of d.letters)
+                errorTypes.set(
+                  `${String(l.errorType)}: ${String(l.reason).slice(0, 90)}`,
+                  (errorTypes.get(`${String(l.errorType)}: ${String(l.reason).slice(0, 90)}`) ??
+                    0) + 1,
+                );
+            runs.push({
+              ms: Date.now() - started,
+              records: t.records.length,
+              deadLetters: h.deadLetters().length,
+              invocations: r.sim.stats.invocations,
+              faults: JSON.stringify(faults),
+              cfg: JSON.stringify(cfg),
+            });
+          },
+        ),
+        {
+          numRuns,
+          ...(seed !== undefined ? { seed } : {}),
+          interruptAfterTimeLimit: long ? 3 * 3_600_000 : 100_000,
+          markInterruptAsFailure: true,
+          endOnFailure: process.env['FC_SHRINK'] !== '1',
+        },
       );
     },
     long ? 4 * 3_600_000 : 150_000,

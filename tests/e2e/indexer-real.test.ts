@@ -12,18 +12,21 @@ const target = resolveTarget('real');
 if (!target.available) console.warn(`[e2e real] ${target.reason}`);
 const suite = target.available ? describe : describe.skip;
 
-suite(`indexer end to end (real cluster${target.available ? ` at ${target.realUrl}` : ` — ${target.reason}`})`, () => {
-  let h: E2eHarness;
-  beforeAll(async () => {
-    h = await E2eHarness.start({ target });
-  });
-  afterAll(async () => {
-    await h?.close();
-  });
-  beforeEach(async () => {
-    await h.newScenario();
-  });
-  for (const s of scenarios.filter((x) => !x.faults)) {
-    test(s.name, () => s.run(h), s.timeoutMs ?? 60_000);
-  }
-});
+suite(
+  `indexer end to end (real cluster${target.available ? ` at ${target.realUrl}` : ` — ${target.reason}`})`,
+  () => {
+    let h: E2eHarness;
+    beforeAll(async () => {
+      h = await E2eHarness.start({ target });
+    });
+    afterAll(async () => {
+      await h?.close();
+    });
+    beforeEach(async () => {
+      await h.newScenario();
+    });
+    for (const s of scenarios.filter((x) => !x.faults)) {
+      test(s.name, () => s.run(h), s.timeoutMs ?? 60_000);
+    }
+  },
+);

@@ -10,7 +10,13 @@ import { checkAll, docIdOf } from '../support/assertions';
 import type { EsmOptions, EsmSimulator } from '../support/esm-simulator';
 import type { E2eHarness, IndexedDoc } from '../support/harness';
 import { Rng } from '../support/rng';
-import { MIXED_KEYS, STRING_COMPOSITE, TableModel, USERS_TRANSACTIONS, type Item } from '../support/table-model';
+import {
+  MIXED_KEYS,
+  STRING_COMPOSITE,
+  TableModel,
+  USERS_TRANSACTIONS,
+  type Item,
+} from '../support/table-model';
 
 export const ARTICLE_MAPPINGS = {
   properties: {
@@ -47,9 +53,20 @@ export interface RunResult {
 }
 
 /** Default mapping settings: the serverless framework's batch size default, a short function timeout. */
-export const DEFAULT_ESM: EsmOptions = { batchSize: 10, timeoutMs: 8000, maximumRetryAttempts: 30, retryDelayMs: 20, maxInvocations: 300 };
+export const DEFAULT_ESM: EsmOptions = {
+  batchSize: 10,
+  timeoutMs: 8000,
+  maximumRetryAttempts: 30,
+  retryDelayMs: 20,
+  maxInvocations: 300,
+};
 
-export async function runStream(h: E2eHarness, records: readonly DynamoDBRecord[], malformed: readonly DynamoDBRecord[], opts: RunOptions = {}): Promise<RunResult> {
+export async function runStream(
+  h: E2eHarness,
+  records: readonly DynamoDBRecord[],
+  malformed: readonly DynamoDBRecord[],
+  opts: RunOptions = {},
+): Promise<RunResult> {
   const handler = h.loadHandler(opts.env);
   opts.arm?.();
   const sim = h.simulator(handler, { ...DEFAULT_ESM, ...opts.esm });
@@ -58,7 +75,12 @@ export async function runStream(h: E2eHarness, records: readonly DynamoDBRecord[
   return { sim, ...(await check(h, sim, malformed, opts)) };
 }
 
-export async function check(h: E2eHarness, sim: EsmSimulator, malformed: readonly DynamoDBRecord[], opts: RunOptions = {}): Promise<{ problems: string[]; index: Map<string, IndexedDoc> }> {
+export async function check(
+  h: E2eHarness,
+  sim: EsmSimulator,
+  malformed: readonly DynamoDBRecord[],
+  opts: RunOptions = {},
+): Promise<{ problems: string[]; index: Map<string, IndexedDoc> }> {
   const index = await h.readIndex();
   const problems = checkAll({
     records: sim.records,
@@ -66,7 +88,8 @@ export async function check(h: E2eHarness, sim: EsmSimulator, malformed: readonl
     index,
     indexName: h.index,
     deadLetters: h.deadLetters(),
-    ttlDeletes: opts.ttlDeletes ?? (opts.env?.['TTL_DELETES'] as 'delete' | 'ignore' | undefined) ?? 'delete',
+    ttlDeletes:
+      opts.ttlDeletes ?? (opts.env?.['TTL_DELETES'] as 'delete' | 'ignore' | undefined) ?? 'delete',
     ...(opts.keyOrder ? { keyOrder: opts.keyOrder } : {}),
     ...(h.os ? { standInItems: h.os.items } : {}),
     ...(opts.expectedDeadLetters ? { expectedDeadLetters: opts.expectedDeadLetters } : {}),
@@ -79,20 +102,31 @@ export async function check(h: E2eHarness, sim: EsmSimulator, malformed: readonl
 export function evidence(h: E2eHarness, sim: EsmSimulator): string {
   const inv = sim.invocations
     .slice(-6)
-    .map((i) => `#${i.n}${i.late ? ' late' : ''} [${i.start},${i.end}) ${i.outcome} ${i.durationMs}ms ${i.error ?? JSON.stringify(i.response)?.slice(0, 200)}`)
+    .map(
+      (i) =>
+        `#${i.n}${i.late ? ' late' : ''} [${i.start},${i.end}) ${i.outcome} ${i.durationMs}ms ${i.error ?? JSON.stringify(i.response)?.slice(0, 200)}`,
+    )
     .join('\n    ');
   const reqs = (h.os?.requests ?? [])
     .slice(-6)
     .map((r) => `${r.method} ${r.url} -> ${r.status}${r.note ? ` (${r.note.slice(0, 160)})` : ''}`)
     .join('\n    ');
-  const logs = h.logs.slice(-12).map((l) => l.slice(0, 300)).join('\n    ');
+  const logs = h.logs
+    .slice(-12)
+    .map((l) => l.slice(0, 300))
+    .join('\n    ');
   return `invocations:\n    ${inv}\n  handler log (last lines):\n    ${logs}\n  last requests:\n    ${reqs}\n  faults injected: ${h.os?.faults.log.slice(-10).join(', ') ?? 'n/a'}\n  stats: ${JSON.stringify(sim.stats)}`;
 }
 
 /** Fails with every problem listed (and the evidence) instead of a bare boolean. */
-export function expectNoProblems(h: E2eHarness, result: { sim: EsmSimulator; problems: readonly string[] }): void {
+export function expectNoProblems(
+  h: E2eHarness,
+  result: { sim: EsmSimulator; problems: readonly string[] },
+): void {
   if (result.problems.length > 0) {
-    throw new Error(`end-to-end properties violated:\n  - ${result.problems.join('\n  - ')}\n  ${evidence(h, result.sim)}`);
+    throw new Error(
+      `end-to-end properties violated:\n  - ${result.problems.join('\n  - ')}\n  ${evidence(h, result.sim)}`,
+    );
   }
 }
 
@@ -105,12 +139,23 @@ function busyTable(n: number, seed: number): TableModel {
   const t = articleTable(seed);
   const rng = new Rng(seed);
   for (let i = 0; i < n; i++) {
-    t.put({ userId: { N: String(1 + (i % 5)) }, transactionId: { N: String(100 + i) }, accountId: { N: String(i % 3) }, amount: { N: `${rng.int(1, 9999)}.${rng.int(0, 99)}` }, shortDescription: { S: `transaction ${i}` } });
+    t.put({
+      userId: { N: String(1 + (i % 5)) },
+      transactionId: { N: String(100 + i) },
+      accountId: { N: String(i % 3) },
+      amount: { N: `${rng.int(1, 9999)}.${rng.int(0, 99)}` },
+      shortDescription: { S: `transaction ${i}` },
+    });
     if (rng.chance(0.3)) t.tick();
   }
-  for (let i = 0; i < n; i += 3) t.update({ userId: { N: String(1 + (i % 5)) }, transactionId: { N: String(100 + i) } }, { set: { amount: { N: String(i * 7) }, note: { S: `modified ${i}` } } });
+  for (let i = 0; i < n; i += 3)
+    t.update(
+      { userId: { N: String(1 + (i % 5)) }, transactionId: { N: String(100 + i) } },
+      { set: { amount: { N: String(i * 7) }, note: { S: `modified ${i}` } } },
+    );
   t.tick();
-  for (let i = 0; i < n; i += 7) t.delete({ userId: { N: String(1 + (i % 5)) }, transactionId: { N: String(100 + i) } });
+  for (let i = 0; i < n; i += 7)
+    t.delete({ userId: { N: String(1 + (i % 5)) }, transactionId: { N: String(100 + i) } });
   return t;
 }
 
@@ -132,16 +177,34 @@ export const scenarios: Scenario[] = [
       t.put(ARTICLE_ITEM);
       t.put({ ...ARTICLE_ITEM, transactionId: { N: '52' }, shortDescription: { S: 'second' } });
       t.tick();
-      t.update({ userId: { N: '3' }, transactionId: { N: '51' } }, { set: { amount: { N: '11.5' } } });
-      t.put({ userId: { N: '4' }, transactionId: { N: '1' }, accountId: { N: '9' }, amount: { N: '0.01' }, shortDescription: { S: 'other user' } });
+      t.update(
+        { userId: { N: '3' }, transactionId: { N: '51' } },
+        { set: { amount: { N: '11.5' } } },
+      );
+      t.put({
+        userId: { N: '4' },
+        transactionId: { N: '1' },
+        accountId: { N: '9' },
+        amount: { N: '0.01' },
+        shortDescription: { S: 'other user' },
+      });
       t.tick();
       t.delete({ userId: { N: '3' }, transactionId: { N: '52' } });
-      t.update({ userId: { N: '3' }, transactionId: { N: '51' } }, { set: { amount: { N: '11' } } });
+      t.update(
+        { userId: { N: '3' }, transactionId: { N: '51' } },
+        { set: { amount: { N: '11' } } },
+      );
       const r = await runStream(h, t.records, []);
       expectNoProblems(h, r);
       expect(r.index.size).toBe(2);
       const article = r.index.get(docIdOf(t.records[0]!));
-      expect(article && JSON.parse(article.rawSource)).toEqual({ userId: 3, transactionId: 51, accountId: 3, amount: 11, shortDescription: 'Final mega test 2' });
+      expect(article && JSON.parse(article.rawSource)).toEqual({
+        userId: 3,
+        transactionId: 51,
+        accountId: 3,
+        amount: 11,
+        shortDescription: 'Final mega test 2',
+      });
       expect(h.deadLetters()).toEqual([]);
       if (h.os) {
         const bulks = h.os.bulkRequests();
@@ -180,14 +243,23 @@ export const scenarios: Scenario[] = [
         ss: { SS: ['b', 'a', 'c'] },
         ns: { NS: ['10', '2.5', '-3', '9007199254740993'] },
         bs: { BS: ['AQI=', 'AwQ='] },
-        m: { M: { inner: { M: { n: { N: '1.10' }, l: { L: [{ N: '1' }, { N: '2' }] } } }, list: { L: [{ M: { a: { S: 'x' } } }, { M: { a: { S: 'y' } } }] } } },
+        m: {
+          M: {
+            inner: { M: { n: { N: '1.10' }, l: { L: [{ N: '1' }, { N: '2' }] } } },
+            list: { L: [{ M: { a: { S: 'x' } } }, { M: { a: { S: 'y' } } }] },
+          },
+        },
         l: { L: [{ S: 'one' }, { S: 'two' }] },
         emptyList: { L: [] },
         emptyMap: { M: {} },
       };
       t.put(exact);
       t.tick();
-      t.put({ tenant: { S: 'acme|1' }, blob: { B: 'AQ==' }, mixed: { L: [{ N: '1' }, { S: 'two' }] } });
+      t.put({
+        tenant: { S: 'acme|1' },
+        blob: { B: 'AQ==' },
+        mixed: { L: [{ N: '1' }, { S: 'two' }] },
+      });
       t.put({ tenant: { S: 'acme|2' }, blob: { B: 'AQ==' }, unmapped: { N: '1E+30' } });
       const rejected = t.records.slice(1).map((r) => r.dynamodb!.SequenceNumber!);
       const r = await runStream(h, t.records, []);
@@ -196,7 +268,11 @@ export const scenarios: Scenario[] = [
       expect(doc?.rawSource).toContain('9007199254740993');
       expect(doc?.rawSource).toContain('3.14159265358979323846');
       expect(doc?.rawSource).toContain('1000000000000000000000000000000');
-      const dead = h.deadLetters().flatMap((d) => d.letters.map((l) => (l.record as DynamoDBRecord).dynamodb!.SequenceNumber));
+      const dead = h
+        .deadLetters()
+        .flatMap((d) =>
+          d.letters.map((l) => (l.record as DynamoDBRecord).dynamodb!.SequenceNumber),
+        );
       expect(dead.sort()).toEqual([...rejected].sort());
     },
   },
@@ -208,7 +284,9 @@ export const scenarios: Scenario[] = [
       const ids = t.records.filter((_r, i) => i % 4 === 0).map((r) => docIdOf(r));
       const r = await runStream(h, t.records, [], {
         arm: () => {
-          h.standIn.faults.failItems({ ids, status: 429, times: 2 }).failItemsRandomly({ probability: 0.2, status: 'mixed', maxFailures: 15, seed: 3 });
+          h.standIn.faults
+            .failItems({ ids, status: 429, times: 2 })
+            .failItemsRandomly({ probability: 0.2, status: 'mixed', maxFailures: 15, seed: 3 });
         },
       });
       expectNoProblems(h, r);
@@ -223,11 +301,16 @@ export const scenarios: Scenario[] = [
       const t = busyTable(25, 3);
       const r = await runStream(h, t.records, [], {
         arm: () => {
-          h.standIn.faults.failNextRequests(2, 503).failNextRequests(2, 429).failNextRequests(1, 502);
+          h.standIn.faults
+            .failNextRequests(2, 503)
+            .failNextRequests(2, 429)
+            .failNextRequests(1, 502);
         },
       });
       expectNoProblems(h, r);
-      expect(h.standIn.bulkRequests().filter((q) => q.status === 503 || q.status === 429).length).toBe(4);
+      expect(
+        h.standIn.bulkRequests().filter((q) => q.status === 503 || q.status === 429).length,
+      ).toBe(4);
       expect(h.deadLetters()).toEqual([]);
     },
   },
@@ -254,7 +337,10 @@ export const scenarios: Scenario[] = [
       const t = busyTable(25, 5);
       const r = await runStream(h, t.records, [], {
         arm: () => {
-          h.standIn.faults.dropConnections(1, 'before-body').dropConnections(1, 'after-body').dropConnections(2, 'after-apply');
+          h.standIn.faults
+            .dropConnections(1, 'before-body')
+            .dropConnections(1, 'after-body')
+            .dropConnections(2, 'after-apply');
         },
       });
       expectNoProblems(h, r);
@@ -284,12 +370,21 @@ export const scenarios: Scenario[] = [
     run: async (h) => {
       const t = articleTable(7);
       for (let i = 0; i < 20; i++) {
-        t.put({ userId: { N: '8' }, transactionId: { N: String(i) }, shortDescription: { S: i % 6 === 1 ? 'poison pill' : `ok ${i}` } });
+        t.put({
+          userId: { N: '8' },
+          transactionId: { N: String(i) },
+          shortDescription: { S: i % 6 === 1 ? 'poison pill' : `ok ${i}` },
+        });
       }
       t.tick();
       // a poisoned item later fixed: the fix must win
-      t.update({ userId: { N: '8' }, transactionId: { N: '1' } }, { set: { shortDescription: { S: 'fixed' } } });
-      const poisoned = t.records.filter((r) => JSON.stringify(r.dynamodb?.NewImage).includes('poison'));
+      t.update(
+        { userId: { N: '8' }, transactionId: { N: '1' } },
+        { set: { shortDescription: { S: 'fixed' } } },
+      );
+      const poisoned = t.records.filter((r) =>
+        JSON.stringify(r.dynamodb?.NewImage).includes('poison'),
+      );
       const r = await runStream(h, t.records, [], {
         arm: () => {
           h.standIn.faults.poison((item) => item.rawSource?.includes('poison') ?? false);
@@ -297,9 +392,17 @@ export const scenarios: Scenario[] = [
       });
       expectNoProblems(h, r);
       const dls = h.deadLetters();
-      expect(dls.flatMap((d) => d.letters).map((l) => (l.record as DynamoDBRecord).dynamodb!.SequenceNumber).sort()).toEqual(poisoned.map((p) => p.dynamodb!.SequenceNumber).sort());
-      for (const l of dls.flatMap((d) => d.letters)) expect(l.errorType).toMatch(/mapper_parsing_exception/);
-      expect(JSON.parse(r.index.get(docIdOf(t.records[1]!))!.rawSource)).toMatchObject({ shortDescription: 'fixed' });
+      expect(
+        dls
+          .flatMap((d) => d.letters)
+          .map((l) => (l.record as DynamoDBRecord).dynamodb!.SequenceNumber)
+          .sort(),
+      ).toEqual(poisoned.map((p) => p.dynamodb!.SequenceNumber).sort());
+      for (const l of dls.flatMap((d) => d.letters))
+        expect(l.errorType).toMatch(/mapper_parsing_exception/);
+      expect(JSON.parse(r.index.get(docIdOf(t.records[1]!))!.rawSource)).toMatchObject({
+        shortDescription: 'fixed',
+      });
     },
   },
   {
@@ -328,7 +431,12 @@ export const scenarios: Scenario[] = [
     timeoutMs: 60_000,
     run: async (h) => {
       const t = articleTable(9);
-      for (let i = 0; i < 12; i++) t.put({ userId: { N: '9' }, transactionId: { N: String(i) }, shortDescription: { S: i % 4 === 0 ? 'poison' : `fine ${i}` } });
+      for (let i = 0; i < 12; i++)
+        t.put({
+          userId: { N: '9' },
+          transactionId: { N: String(i) },
+          shortDescription: { S: i % 4 === 0 ? 'poison' : `fine ${i}` },
+        });
       t.appendMalformed('no-keys');
       const r = await runStream(h, t.records, t.malformed, {
         esm: { retryDelayMs: 100 },
@@ -348,7 +456,12 @@ export const scenarios: Scenario[] = [
     faults: true,
     run: async (h) => {
       const t = articleTable(10);
-      for (let i = 0; i < 6; i++) t.put({ userId: { N: '10' }, transactionId: { N: String(i) }, shortDescription: { S: i % 2 === 0 ? 'poison' : 'fine' } });
+      for (let i = 0; i < 6; i++)
+        t.put({
+          userId: { N: '10' },
+          transactionId: { N: String(i) },
+          shortDescription: { S: i % 2 === 0 ? 'poison' : 'fine' },
+        });
       const r = await runStream(h, t.records, [], {
         arm: () => {
           h.standIn.faults.poison((item) => item.rawSource?.includes('poison') ?? false);
@@ -364,14 +477,23 @@ export const scenarios: Scenario[] = [
     faults: true,
     run: async (h) => {
       const t = articleTable(21);
-      for (let i = 0; i < 8; i++) t.put({ userId: { N: '21' }, transactionId: { N: String(i) }, shortDescription: { S: i === 3 ? 'x'.repeat(20_000) : `small ${i}` } });
+      for (let i = 0; i < 8; i++)
+        t.put({
+          userId: { N: '21' },
+          transactionId: { N: String(i) },
+          shortDescription: { S: i === 3 ? 'x'.repeat(20_000) : `small ${i}` },
+        });
       const big = t.records[3]!.dynamodb!.SequenceNumber!;
       h.standIn.limits.maxPayloadBytes = 8 * 1024;
       try {
         const r = await runStream(h, t.records, [], { expectedDeadLetters: [big] });
         expectNoProblems(h, r);
         expect(h.standIn.requests.some((q) => q.status === 413)).toBe(true);
-        const dead = h.deadLetters().flatMap((d) => d.letters.map((l) => (l.record as DynamoDBRecord).dynamodb!.SequenceNumber));
+        const dead = h
+          .deadLetters()
+          .flatMap((d) =>
+            d.letters.map((l) => (l.record as DynamoDBRecord).dynamodb!.SequenceNumber),
+          );
         expect(dead).toEqual([big]);
         expect(r.index.size).toBe(7);
       } finally {
@@ -397,7 +519,9 @@ export const scenarios: Scenario[] = [
       t2.put({ pk: { S: 'x' }, sk: { S: 'y' }, v: { N: '2' } });
       const r = await runStream(h, t.records, []);
       expectNoProblems(h, r);
-      expect(JSON.parse(r.index.get(docIdOf(t.records[0]!))!.rawSource)).toMatchObject({ shortDescription: 'and again' });
+      expect(JSON.parse(r.index.get(docIdOf(t.records[0]!))!.rawSource)).toMatchObject({
+        shortDescription: 'and again',
+      });
       await h.newScenario();
       const r2 = await runStream(h, t2.records, [], { esm: { batchSize: 1 } });
       expectNoProblems(h, r2);
@@ -410,17 +534,37 @@ export const scenarios: Scenario[] = [
     run: async (h) => {
       const t = busyTable(30, 13);
       // several changes to one item within the same second
-      for (let i = 0; i < 6; i++) t.update({ userId: { N: '1' }, transactionId: { N: '100' } }, { set: { amount: { N: String(1000 + i) } } });
-      t.put({ userId: { N: '1' }, transactionId: { N: '105' }, shortDescription: { S: 'rewritten' } });
+      for (let i = 0; i < 6; i++)
+        t.update(
+          { userId: { N: '1' }, transactionId: { N: '100' } },
+          { set: { amount: { N: String(1000 + i) } } },
+        );
+      t.put({
+        userId: { N: '1' },
+        transactionId: { N: '105' },
+        shortDescription: { S: 'rewritten' },
+      });
       t.delete({ userId: { N: '2' }, transactionId: { N: '101' } });
       const r = await runStream(h, t.records, [], { esm: { batchSize: 7 } });
       expectNoProblems(h, r);
       const before = [...(await h.readIndex())].sort();
       const keysBefore = h.deadLetters().map((d) => d.key);
       const n = t.records.length;
-      for (const [a, b] of [[0, 7], [7, 14], [0, n], [n - 5, n], [3, 9], [0, 1]] as Array<[number, number]>) {
+      for (const [a, b] of [
+        [0, 7],
+        [7, 14],
+        [0, n],
+        [n - 5, n],
+        [3, 9],
+        [0, 1],
+      ] as Array<[number, number]>) {
         const inv = await r.sim.redeliver(a, Math.min(b, n));
-        expect([a, b, inv.outcome, inv.response]).toEqual([a, b, 'success', { batchItemFailures: [] }]);
+        expect([a, b, inv.outcome, inv.response]).toEqual([
+          a,
+          b,
+          'success',
+          { batchItemFailures: [] },
+        ]);
       }
       const after = [...(await h.readIndex())].sort();
       expect(after).toEqual(before);
@@ -484,7 +628,10 @@ export const scenarios: Scenario[] = [
     faults: false,
     run: async (h) => {
       const t = busyTable(40, 17);
-      const r = await runStream(h, t.records, [], { env: { BULK_MAX_BYTES: '2048' }, esm: { batchSize: 40 } });
+      const r = await runStream(h, t.records, [], {
+        env: { BULK_MAX_BYTES: '2048' },
+        esm: { batchSize: 40 },
+      });
       expectNoProblems(h, r);
       if (h.os) {
         const bulks = h.os.bulkRequests();
@@ -500,7 +647,11 @@ export const scenarios: Scenario[] = [
       const t = articleTable(18);
       t.put({ userId: { N: '1' }, transactionId: { N: '23' }, shortDescription: { S: '1/23' } });
       t.put({ userId: { N: '12' }, transactionId: { N: '3' }, shortDescription: { S: '12/3' } });
-      t.put({ userId: { N: '-1' }, transactionId: { N: '0.5' }, shortDescription: { S: 'odd numbers' } });
+      t.put({
+        userId: { N: '-1' },
+        transactionId: { N: '0.5' },
+        shortDescription: { S: 'odd numbers' },
+      });
       const s = new TableModel(STRING_COMPOSITE, { seed: 19 });
       for (const [pk, sk] of [
         ['a|b', 'c'],

@@ -4,13 +4,22 @@ import { parseLossless, member, type JsonNode } from '../support/lossless-json';
 import { httpRequest, sendSigned, type HttpResult } from '../support/sign';
 import type { Sigv4Credentials } from '../support/sigv4-verifier';
 
-const creds: Sigv4Credentials = { accessKeyId: 'AKIDSTANDIN', secretAccessKey: 'secret/standin', sessionToken: 'tok' };
+const creds: Sigv4Credentials = {
+  accessKeyId: 'AKIDSTANDIN',
+  secretAccessKey: 'secret/standin',
+  sessionToken: 'tok',
+};
 const region = 'eu-central-1';
 let clock = Date.UTC(2024, 0, 1);
 let os: OpenSearchStandIn;
 
 beforeAll(async () => {
-  os = await OpenSearchStandIn.start({ credentials: creds, region, now: () => clock, gcDeletesMs: 60_000 });
+  os = await OpenSearchStandIn.start({
+    credentials: creds,
+    region,
+    now: () => clock,
+    gcDeletesMs: 60_000,
+  });
 });
 afterAll(async () => {
   await os.close();
@@ -19,19 +28,59 @@ beforeEach(() => {
   os.reset();
 });
 
-function send(method: string, path: string, body?: string | Buffer, headers: Record<string, string> = {}, query?: Record<string, string>): Promise<HttpResult> {
-  return sendSigned(os.url, { method, path, ...(body !== undefined ? { body } : {}), headers, region, service: 'es', credentials: creds, date: new Date(clock), ...(query ? { query } : {}) });
+function send(
+  method: string,
+  path: string,
+  body?: string | Buffer,
+  headers: Record<string, string> = {},
+  query?: Record<string, string>,
+): Promise<HttpResult> {
+  return sendSigned(os.url, {
+    method,
+    path,
+    ...(body !== undefined ? { body } : {}),
+    headers,
+    region,
+    service: 'es',
+    credentials: creds,
+    date: new Date(clock),
+    ...(query ? { query } : {}),
+  });
 }
-function bulk(lines: unknown[], opts: { index?: string; raw?: string; headers?: Record<string, string>; query?: Record<string, string> } = {}): Promise<HttpResult> {
-  const body = opts.raw ?? lines.map((l) => (typeof l === 'string' ? l : JSON.stringify(l))).join('\n') + '\n';
-  return send('POST', opts.index === '' ? '/_bulk' : `/${opts.index ?? 'transactions'}/_bulk`, body, { 'content-type': 'application/x-ndjson', ...opts.headers }, opts.query);
+function bulk(
+  lines: unknown[],
+  opts: {
+    index?: string;
+    raw?: string;
+    headers?: Record<string, string>;
+    query?: Record<string, string>;
+  } = {},
+): Promise<HttpResult> {
+  const body =
+    opts.raw ?? lines.map((l) => (typeof l === 'string' ? l : JSON.stringify(l))).join('\n') + '\n';
+  return send(
+    'POST',
+    opts.index === '' ? '/_bulk' : `/${opts.index ?? 'transactions'}/_bulk`,
+    body,
+    { 'content-type': 'application/x-ndjson', ...opts.headers },
+    opts.query,
+  );
 }
-function items(r: HttpResult): Array<{ action: string; status: number; result?: string; type?: string; reason?: string; version?: string }> {
+function items(r: HttpResult): Array<{
+  action: string;
+  status: number;
+  result?: string;
+  type?: string;
+  reason?: string;
+  version?: string;
+}> {
   const root = parseLossless(r.text);
   const list = member(root, 'items');
   if (!list || list.kind !== 'array') throw new Error(`no items in ${r.text}`);
   return list.items.map((it) => {
-    const [[action, inner]] = (it as Extract<JsonNode, { kind: 'object' }>).members as [[string, JsonNode]];
+    const [[action, inner]] = (it as Extract<JsonNode, { kind: 'object' }>).members as [
+      [string, JsonNode],
+    ];
     const st = member(inner, 'status');
     const res = member(inner, 'result');
     const err = member(inner, 'error');
@@ -48,22 +97,46 @@ function items(r: HttpResult): Array<{ action: string; status: number; result?: 
     };
   });
 }
-const ext = (id: string, version: number | string, type = 'external') => ({ index: { _id: id, version: typeof version === 'string' ? Number(version) : version, version_type: type } });
+const ext = (id: string, version: number | string, type = 'external') => ({
+  index: {
+    _id: id,
+    version: typeof version === 'string' ? Number(version) : version,
+    version_type: type,
+  },
+});
 
 describe('OpenSearch stand-in', () => {
   test('rejects unsigned requests and requests signed for another service', async () => {
-    const r = await httpRequest(`${os.url}/transactions/_bulk`, { method: 'POST', body: '{"index":{}}\n{}\n', headers: { 'content-type': 'application/x-ndjson' } });
+    const r = await httpRequest(`${os.url}/transactions/_bulk`, {
+      method: 'POST',
+      body: '{"index":{}}\n{}\n',
+      headers: { 'content-type': 'application/x-ndjson' },
+    });
     expect(r.status).toBe(403);
     expect(JSON.parse(r.text)).toMatchObject({ check: 'authorization-header' });
-    const s3 = await sendSigned(os.url, { method: 'GET', path: '/', region, service: 's3', credentials: creds, date: new Date(clock) });
+    const s3 = await sendSigned(os.url, {
+      method: 'GET',
+      path: '/',
+      region,
+      service: 's3',
+      credentials: creds,
+      date: new Date(clock),
+    });
     expect(s3.status).toBe(403);
     expect(JSON.parse(s3.text)).toMatchObject({ check: 'scope' });
     expect(os.requests.map((x) => x.status)).toEqual([403, 403]);
   });
 
   test('indexes losslessly and returns items in request order', async () => {
-    const doc = '{"userId":3,"transactionId":51,"big":9007199254740993,"pi":3.14159265358979323846,"e":1E+30,"s":"x"}';
-    const r = await bulk([ext('a', 5), doc, ext('b', 6), '{"n":1}', { delete: { _id: 'zz', version: 7, version_type: 'external' } }]);
+    const doc =
+      '{"userId":3,"transactionId":51,"big":9007199254740993,"pi":3.14159265358979323846,"e":1E+30,"s":"x"}';
+    const r = await bulk([
+      ext('a', 5),
+      doc,
+      ext('b', 6),
+      '{"n":1}',
+      { delete: { _id: 'zz', version: 7, version_type: 'external' } },
+    ]);
     expect(r.status).toBe(200);
     expect(items(r)).toEqual([
       { action: 'index', status: 201, result: 'created', version: '5' },
@@ -74,28 +147,52 @@ describe('OpenSearch stand-in', () => {
     const got = await send('GET', '/transactions/_doc/a');
     expect(got.status).toBe(200);
     expect(got.text).toContain(`"_source":${doc}`);
-    expect(os.readIndex('transactions').docs.get('a')).toMatchObject({ version: 5n, rawSource: doc });
-    expect(os.readIndex('transactions').tombstones.get('zz')).toMatchObject({ version: 7n, expired: false });
+    expect(os.readIndex('transactions').docs.get('a')).toMatchObject({
+      version: 5n,
+      rawSource: doc,
+    });
+    expect(os.readIndex('transactions').tombstones.get('zz')).toMatchObject({
+      version: 7n,
+      expired: false,
+    });
     expect((await send('GET', '/transactions/_doc/nope')).status).toBe(404);
   });
 
   test('external and external_gte versioning follow VersionType', async () => {
     await bulk([ext('a', 10), '{"v":10}']);
-    const r = await bulk([ext('a', 10), '{"v":100}', ext('a', 9), '{"v":9}', ext('a', 10, 'external_gte'), '{"v":"10"}', ext('a', 11), '{"v":11}']);
+    const r = await bulk([
+      ext('a', 10),
+      '{"v":100}',
+      ext('a', 9),
+      '{"v":9}',
+      ext('a', 10, 'external_gte'),
+      '{"v":"10"}',
+      ext('a', 11),
+      '{"v":11}',
+    ]);
     expect(items(r).map((i) => [i.status, i.type ?? i.result])).toEqual([
       [409, 'version_conflict_engine_exception'],
       [409, 'version_conflict_engine_exception'],
       [200, 'updated'],
       [200, 'updated'],
     ]);
-    expect(items(r)[0]!.reason).toBe('[a]: version conflict, current version [10] is higher or equal to the one provided [10]');
+    expect(items(r)[0]!.reason).toBe(
+      '[a]: version conflict, current version [10] is higher or equal to the one provided [10]',
+    );
     expect(os.readIndex('transactions').docs.get('a')?.rawSource).toBe('{"v":11}');
-    const max = await bulk(['{"index":{"_id":"m","version":9223372036854775807,"version_type":"external"}}', '{}']);
+    const max = await bulk([
+      '{"index":{"_id":"m","version":9223372036854775807,"version_type":"external"}}',
+      '{}',
+    ]);
     expect(items(max)[0]).toMatchObject({ status: 201, version: '9223372036854775807' });
   });
 
   test('tombstones keep their version for gc_deletes, then an older write resurrects the doc', async () => {
-    await bulk([ext('k', 5), '{"v":5}', { delete: { _id: 'k', version: 8, version_type: 'external' } }]);
+    await bulk([
+      ext('k', 5),
+      '{"v":5}',
+      { delete: { _id: 'k', version: 8, version_type: 'external' } },
+    ]);
     expect(os.readIndex('transactions').docs.has('k')).toBe(false);
     let r = await bulk([ext('k', 6), '{"v":6}']);
     expect(items(r)[0]).toMatchObject({ status: 409, type: 'version_conflict_engine_exception' });
@@ -111,14 +208,28 @@ describe('OpenSearch stand-in', () => {
   });
 
   test('per-index gc_deletes setting', async () => {
-    await send('PUT', '/quick', JSON.stringify({ settings: { index: { gc_deletes: '0s' } } }), { 'content-type': 'application/json' });
-    await bulk([{ delete: { _id: 'x', version: 9, version_type: 'external' } }], { index: 'quick' });
+    await send('PUT', '/quick', JSON.stringify({ settings: { index: { gc_deletes: '0s' } } }), {
+      'content-type': 'application/json',
+    });
+    await bulk([{ delete: { _id: 'x', version: 9, version_type: 'external' } }], {
+      index: 'quick',
+    });
     clock += 1;
-    expect(items(await bulk([ext('x', 1), '{}'], { index: 'quick' }))[0]).toMatchObject({ status: 201 });
+    expect(items(await bulk([ext('x', 1), '{}'], { index: 'quick' }))[0]).toMatchObject({
+      status: 201,
+    });
   });
 
   test('internal versioning increments and counts tombstones', async () => {
-    const r = await bulk([{ index: { _id: 'i' } }, '{}', { index: { _id: 'i' } }, '{}', { delete: { _id: 'i' } }, { index: { _id: 'i' } }, '{}']);
+    const r = await bulk([
+      { index: { _id: 'i' } },
+      '{}',
+      { index: { _id: 'i' } },
+      '{}',
+      { delete: { _id: 'i' } },
+      { index: { _id: 'i' } },
+      '{}',
+    ]);
     expect(items(r).map((i) => [i.status, i.version])).toEqual([
       [201, '1'],
       [200, '2'],
@@ -128,19 +239,25 @@ describe('OpenSearch stand-in', () => {
   });
 
   test.each([
-    ['version beyond a long', '{"index":{"_id":"a","version":9223372036854775808,"version_type":"external"}}'],
+    [
+      'version beyond a long',
+      '{"index":{"_id":"a","version":9223372036854775808,"version_type":"external"}}',
+    ],
     ['negative version', '{"index":{"_id":"a","version":-1,"version_type":"external"}}'],
     ['fractional version', '{"index":{"_id":"a","version":1.5,"version_type":"external"}}'],
     ['string version', '{"index":{"_id":"a","version":"5","version_type":"external"}}'],
     ['external without version', '{"index":{"_id":"a","version_type":"external"}}'],
     ['internal with a version', '{"index":{"_id":"a","version":5}}'],
     ['id over 512 bytes', `{"index":{"_id":"${'é'.repeat(257)}"}}`],
-  ])('%s fails the whole request with 400 action_request_validation_exception', async (_n, action) => {
-    const r = await bulk([], { raw: `${action}\n{}\n` });
-    expect(r.status).toBe(400);
-    expect(JSON.parse(r.text).error.type).toBe('action_request_validation_exception');
-    expect(os.readIndex('transactions').docs.size).toBe(0);
-  });
+  ])(
+    '%s fails the whole request with 400 action_request_validation_exception',
+    async (_n, action) => {
+      const r = await bulk([], { raw: `${action}\n{}\n` });
+      expect(r.status).toBe(400);
+      expect(JSON.parse(r.text).error.type).toBe('action_request_validation_exception');
+      expect(os.readIndex('transactions').docs.size).toBe(0);
+    },
+  );
 
   test('id of exactly 512 bytes is fine; over 512 is an item error with idTooLong=item', async () => {
     const ok = await bulk([{ index: { _id: 'é'.repeat(256) } }, '{}']);
@@ -163,14 +280,21 @@ describe('OpenSearch stand-in', () => {
 
   test('bulk format is strict', async () => {
     expect((await bulk([], { raw: '{"index":{"_id":"a"}}\n{}' })).status).toBe(400);
-    const ct = await bulk([{ index: { _id: 'a' } }, '{}'], { headers: { 'content-type': 'application/json' } });
+    const ct = await bulk([{ index: { _id: 'a' } }, '{}'], {
+      headers: { 'content-type': 'application/json' },
+    });
     expect(ct.status).toBe(406);
     const unknown = await bulk([{ index: { _id: 'a', _type: '_doc' } }, '{}']);
     expect(unknown.status).toBe(400);
     expect(unknown.text).toContain('unknown parameter [_type]');
     const noIndex = await bulk([{ index: { _id: 'a' } }, '{}'], { index: '' });
     expect(noIndex.status).toBe(400);
-    const badSource = await bulk([{ index: { _id: 'a' } }, '{"a":01}', { index: { _id: 'b' } }, '{"a":1}']);
+    const badSource = await bulk([
+      { index: { _id: 'a' } },
+      '{"a":01}',
+      { index: { _id: 'b' } },
+      '{"a":1}',
+    ]);
     expect(items(badSource).map((i) => [i.status, i.type])).toEqual([
       [400, 'mapper_parsing_exception'],
       [201, undefined],
@@ -181,7 +305,10 @@ describe('OpenSearch stand-in', () => {
   });
 
   test('dynamic mapping: first value fixes the type, conflicts are 400 mapper_parsing_exception', async () => {
-    await bulk([{ index: { _id: '1' } }, '{"n":1,"f":1.5,"s":"text","b":true,"o":{"x":1},"arr":[1,2],"nul":null}']);
+    await bulk([
+      { index: { _id: '1' } },
+      '{"n":1,"f":1.5,"s":"text","b":true,"o":{"x":1},"arr":[1,2],"nul":null}',
+    ]);
     const cases: Array<[string, number, string | undefined]> = [
       ['{"n":"42"}', 201, undefined],
       ['{"n":"4.7"}', 201, undefined],
@@ -214,10 +341,15 @@ describe('OpenSearch stand-in', () => {
       const r = await bulk([{ index: {} }, doc]);
       expect([doc, items(r)[0]!.status, items(r)[0]!.type]).toEqual([doc, status, type]);
     }
-    const mapping = os.readIndex('transactions').mapping as { properties: Record<string, { type?: string; properties?: unknown }> };
+    const mapping = os.readIndex('transactions').mapping as {
+      properties: Record<string, { type?: string; properties?: unknown }>;
+    };
     expect(mapping.properties['n']).toEqual({ type: 'long' });
     expect(mapping.properties['f']).toEqual({ type: 'float' });
-    expect(mapping.properties['s']).toEqual({ type: 'text', fields: { keyword: { type: 'keyword', ignore_above: 256 } } });
+    expect(mapping.properties['s']).toEqual({
+      type: 'text',
+      fields: { keyword: { type: 'keyword', ignore_above: 256 } },
+    });
     expect(mapping.properties['nul']).toMatchObject({ type: 'text' });
     expect(mapping.properties['huge']).toBeUndefined();
     expect(mapping.properties['d']).toEqual({ type: 'date' });
@@ -230,14 +362,21 @@ describe('OpenSearch stand-in', () => {
         transactionId: { type: 'long' },
         accountId: { type: 'long' },
         amount: { type: 'scaled_float', scaling_factor: 100 },
-        shortDescription: { type: 'text', fields: { keyword: { type: 'keyword', ignore_above: 256 } } },
+        shortDescription: {
+          type: 'text',
+          fields: { keyword: { type: 'keyword', ignore_above: 256 } },
+        },
       },
     };
     expect((await send('HEAD', '/transactions')).status).toBe(404);
-    const put = await send('PUT', '/transactions', JSON.stringify({ mappings }), { 'content-type': 'application/json' });
+    const put = await send('PUT', '/transactions', JSON.stringify({ mappings }), {
+      'content-type': 'application/json',
+    });
     expect(put.status).toBe(200);
     expect((await send('HEAD', '/transactions')).status).toBe(200);
-    const again = await send('PUT', '/transactions', JSON.stringify({ mappings }), { 'content-type': 'application/json' });
+    const again = await send('PUT', '/transactions', JSON.stringify({ mappings }), {
+      'content-type': 'application/json',
+    });
     expect(again.status).toBe(400);
     expect(JSON.parse(again.text).error.type).toBe('resource_already_exists_exception');
     const r = await bulk([
@@ -252,8 +391,25 @@ describe('OpenSearch stand-in', () => {
   });
 
   test('total fields limit', async () => {
-    await send('PUT', '/small', JSON.stringify({ settings: { 'index.mapping.total_fields.limit': 4 } }), { 'content-type': 'application/json' });
-    const r = await bulk([{ index: { _id: '1' } }, '{"a":1,"b":2}', { index: { _id: '2' } }, '{"c":"text"}', { index: { _id: '3' } }, '{"d":1}', { index: { _id: '4' } }, '{"e":1}'], { index: 'small' });
+    await send(
+      'PUT',
+      '/small',
+      JSON.stringify({ settings: { 'index.mapping.total_fields.limit': 4 } }),
+      { 'content-type': 'application/json' },
+    );
+    const r = await bulk(
+      [
+        { index: { _id: '1' } },
+        '{"a":1,"b":2}',
+        { index: { _id: '2' } },
+        '{"c":"text"}',
+        { index: { _id: '3' } },
+        '{"d":1}',
+        { index: { _id: '4' } },
+        '{"e":1}',
+      ],
+      { index: 'small' },
+    );
     expect(items(r).map((i) => [i.status, i.reason])).toEqual([
       [201, undefined],
       [201, undefined],
@@ -267,29 +423,50 @@ describe('OpenSearch stand-in', () => {
   test('413 over the payload limit, gzip accepted and recorded', async () => {
     const small = await OpenSearchStandIn.start({ auth: 'none', maxPayloadBytes: 100 });
     try {
-      const r = await httpRequest(`${small.url}/t/_bulk`, { method: 'POST', headers: { 'content-type': 'application/x-ndjson' }, body: `{"index":{}}\n{"s":"${'x'.repeat(200)}"}\n` });
+      const r = await httpRequest(`${small.url}/t/_bulk`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-ndjson' },
+        body: `{"index":{}}\n{"s":"${'x'.repeat(200)}"}\n`,
+      });
       expect(r.status).toBe(413);
       expect(JSON.parse(r.text)).toEqual({ Message: 'Request size exceeded 100 bytes' });
     } finally {
       await small.close();
     }
     const body = gzipSync(Buffer.from('{"index":{"_id":"g"}}\n{"z":1}\n'));
-    const g = await send('POST', '/transactions/_bulk', body, { 'content-type': 'application/x-ndjson', 'content-encoding': 'gzip' });
+    const g = await send('POST', '/transactions/_bulk', body, {
+      'content-type': 'application/x-ndjson',
+      'content-encoding': 'gzip',
+    });
     expect(items(g)[0]).toMatchObject({ status: 201 });
     const rec = os.requests[os.requests.length - 1]!;
     expect(rec).toMatchObject({ gzip: true, rawBodyBytes: body.length, status: 200 });
   });
 
   test('filter_path', async () => {
-    const r = await bulk([{ index: { _id: 'a' } }, '{}', { delete: { _id: 'b' } }], { query: { filter_path: 'errors,items.*.status,items.*.error' } });
-    expect(JSON.parse(r.text)).toEqual({ errors: false, items: [{ index: { status: 201 } }, { delete: { status: 404 } }] });
+    const r = await bulk([{ index: { _id: 'a' } }, '{}', { delete: { _id: 'b' } }], {
+      query: { filter_path: 'errors,items.*.status,items.*.error' },
+    });
+    expect(JSON.parse(r.text)).toEqual({
+      errors: false,
+      items: [{ index: { status: 201 } }, { delete: { status: 404 } }],
+    });
     expect(applyFilterPath({ a: { b: 1, c: 2 }, d: 3 }, '-a.b')).toEqual({ a: { c: 2 }, d: 3 });
     expect(applyFilterPath({ a: { b: { c: 1 } }, x: 1 }, '**.c')).toEqual({ a: { b: { c: 1 } } });
   });
 
   test('faults: item 429/503, whole-request 429/503, 403 window, dropped connections, delays, poison', async () => {
-    os.faults.failItems({ ids: ['a'], status: 429, times: 2 }).failItems({ ids: ['b'], status: 503 });
-    let r = await bulk([{ index: { _id: 'a' } }, '{}', { index: { _id: 'b' } }, '{}', { index: { _id: 'c' } }, '{}']);
+    os.faults
+      .failItems({ ids: ['a'], status: 429, times: 2 })
+      .failItems({ ids: ['b'], status: 503 });
+    let r = await bulk([
+      { index: { _id: 'a' } },
+      '{}',
+      { index: { _id: 'b' } },
+      '{}',
+      { index: { _id: 'c' } },
+      '{}',
+    ]);
     expect(items(r).map((i) => [i.status, i.type])).toEqual([
       [429, 'es_rejected_execution_exception'],
       [503, 'unavailable_shards_exception'],
@@ -311,12 +488,20 @@ describe('OpenSearch stand-in', () => {
     expect((await bulk([{ index: {} }, '{}'])).status).toBe(200);
 
     const before = os.readIndex('transactions').docs.size;
-    os.faults.dropConnections(1, 'before-body').dropConnections(1, 'after-body').dropConnections(1, 'after-apply');
+    os.faults
+      .dropConnections(1, 'before-body')
+      .dropConnections(1, 'after-body')
+      .dropConnections(1, 'after-apply');
     await expect(bulk([{ index: { _id: 'd1' } }, '{}'])).rejects.toThrow();
     await expect(bulk([{ index: { _id: 'd2' } }, '{}'])).rejects.toThrow();
     await expect(bulk([{ index: { _id: 'd3' } }, '{}'])).rejects.toThrow();
     const docs = os.readIndex('transactions').docs;
-    expect([docs.has('d1'), docs.has('d2'), docs.has('d3'), docs.size]).toEqual([false, false, true, before + 1]);
+    expect([docs.has('d1'), docs.has('d2'), docs.has('d3'), docs.size]).toEqual([
+      false,
+      false,
+      true,
+      before + 1,
+    ]);
 
     os.faults.slow(150, 1);
     const t0 = Date.now();
@@ -324,7 +509,13 @@ describe('OpenSearch stand-in', () => {
     expect(Date.now() - t0).toBeGreaterThanOrEqual(140);
 
     os.faults.poison((item) => item.rawSource?.includes('poison') ?? false);
-    r = await bulk([{ index: { _id: 'p' } }, '{"x":"poison"}', { index: { _id: 'q' } }, '{"x":"fine"}', { delete: { _id: 'p' } }]);
+    r = await bulk([
+      { index: { _id: 'p' } },
+      '{"x":"poison"}',
+      { index: { _id: 'q' } },
+      '{"x":"fine"}',
+      { delete: { _id: 'p' } },
+    ]);
     expect(items(r).map((i) => [i.status, i.type])).toEqual([
       [400, 'mapper_parsing_exception'],
       [201, undefined],

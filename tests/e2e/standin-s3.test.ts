@@ -2,7 +2,11 @@ import { S3StandIn } from '../support/s3-stand-in';
 import { httpRequest, sendSigned, signWithAws4 } from '../support/sign';
 import type { Sigv4Credentials } from '../support/sigv4-verifier';
 
-const creds: Sigv4Credentials = { accessKeyId: 'AKIDS3', secretAccessKey: 's3cret', sessionToken: 'tok3' };
+const creds: Sigv4Credentials = {
+  accessKeyId: 'AKIDS3',
+  secretAccessKey: 's3cret',
+  sessionToken: 'tok3',
+};
 const region = 'eu-west-1';
 let s3: S3StandIn;
 
@@ -15,7 +19,15 @@ afterAll(async () => {
 beforeEach(() => s3.reset());
 
 const put = (path: string, body: string, service = 's3') =>
-  sendSigned(s3.url, { method: 'PUT', path, body, headers: { 'content-type': 'application/json' }, region, service, credentials: creds });
+  sendSigned(s3.url, {
+    method: 'PUT',
+    path,
+    body,
+    headers: { 'content-type': 'application/json' },
+    region,
+    service,
+    credentials: creds,
+  });
 
 describe('S3 stand-in', () => {
   test('stores a signed PutObject and reads it back', async () => {
@@ -25,7 +37,14 @@ describe('S3 stand-in', () => {
     const obj = s3.get('dead-letters', 'dead-letter/2024/05/17/12/123-abc.json');
     expect(obj?.body.toString()).toBe('{"a":1}');
     expect(obj?.contentType).toBe('application/json');
-    const list = await sendSigned(s3.url, { method: 'GET', path: '/dead-letters', query: { 'list-type': '2', prefix: 'dead-letter/' }, region, service: 's3', credentials: creds });
+    const list = await sendSigned(s3.url, {
+      method: 'GET',
+      path: '/dead-letters',
+      query: { 'list-type': '2', prefix: 'dead-letter/' },
+      region,
+      service: 's3',
+      credentials: creds,
+    });
     expect(list.text).toContain('<Key>dead-letter/2024/05/17/12/123-abc.json</Key>');
   });
 
@@ -33,7 +52,16 @@ describe('S3 stand-in', () => {
     const host = `127.0.0.1:${s3.port}`;
     const path = '/dead-letters/dl/a%3Ab%2Bc%20d.json';
     const body = '{}';
-    const headers = signWithAws4({ method: 'PUT', host, path, body, region, service: 's3', credentials: creds, headers: { 'content-type': 'application/json' } });
+    const headers = signWithAws4({
+      method: 'PUT',
+      host,
+      path,
+      body,
+      region,
+      service: 's3',
+      credentials: creds,
+      headers: { 'content-type': 'application/json' },
+    });
     const r = await httpRequest(`${s3.url}${path}`, { method: 'PUT', headers, body });
     expect(r.status).toBe(200);
     expect(s3.get('dead-letters', 'dl/a:b+c d.json')).toBeDefined();
@@ -49,7 +77,15 @@ describe('S3 stand-in', () => {
     const es = await put('/dead-letters/k', '{}', 'es');
     expect(es.status).toBe(403);
     expect(es.text).toContain('<Check>scope</Check>');
-    const up = await sendSigned(s3.url, { method: 'PUT', path: '/dead-letters/k', body: '{}', region, service: 's3', credentials: creds, headers: { 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' } });
+    const up = await sendSigned(s3.url, {
+      method: 'PUT',
+      path: '/dead-letters/k',
+      body: '{}',
+      region,
+      service: 's3',
+      credentials: creds,
+      headers: { 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' },
+    });
     expect(up.status).toBeGreaterThanOrEqual(400);
     expect(s3.list('dead-letters')).toEqual([]);
   });

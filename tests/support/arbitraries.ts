@@ -5,7 +5,16 @@
  * map (an integer beyond a long, a float overflow), as in a real table with a stable schema.
  */
 import fc from 'fast-check';
-import { MIXED_KEYS, normalizeNumber, STRING_COMPOSITE, USERS_TRANSACTIONS, type AttributeValue, type Item, type KeySchema, type MalformedKind } from './table-model';
+import {
+  MIXED_KEYS,
+  normalizeNumber,
+  STRING_COMPOSITE,
+  USERS_TRANSACTIONS,
+  type AttributeValue,
+  type Item,
+  type KeySchema,
+  type MalformedKind,
+} from './table-model';
 
 export const POISON_MARKER = '__POISON__';
 
@@ -13,11 +22,25 @@ const b64 = (bytes: Uint8Array): string => Buffer.from(bytes).toString('base64')
 
 export const numberText: fc.Arbitrary<string> = fc.oneof(
   { weight: 6, arbitrary: fc.integer({ min: -1_000_000, max: 1_000_000 }).map(String) },
-  { weight: 4, arbitrary: fc.tuple(fc.integer({ min: -99_999, max: 99_999 }), fc.integer({ min: 0, max: 999_999 })).map(([a, b]) => `${a}.${String(b).padStart(6, '0')}`) },
+  {
+    weight: 4,
+    arbitrary: fc
+      .tuple(fc.integer({ min: -99_999, max: 99_999 }), fc.integer({ min: 0, max: 999_999 }))
+      .map(([a, b]) => `${a}.${String(b).padStart(6, '0')}`),
+  },
   { weight: 2, arbitrary: fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }).map(String) },
   {
     weight: 2,
-    arbitrary: fc.constantFrom('9007199254740993', '-9007199254740993', '3.14159265358979323846', '0.1', '1E-5', '-1E-130', '0', '-0.000000000000000000001'),
+    arbitrary: fc.constantFrom(
+      '9007199254740993',
+      '-9007199254740993',
+      '3.14159265358979323846',
+      '0.1',
+      '1E-5',
+      '-1E-130',
+      '0',
+      '-0.000000000000000000001',
+    ),
   },
 );
 
@@ -26,12 +49,21 @@ export const numberText: fc.Arbitrary<string> = fc.oneof(
  * 150000000000000000000, a BIG_INTEGER for Jackson, so a long field) or beyond a float. They get
  * their own rare attribute (`nx0`) so most documents stay indexable.
  */
-export const extremeNumberText: fc.Arbitrary<string> = fc.constantFrom('1E+30', '1.5E+20', '12345678901234567890.5', '9.9999999999999999999999999999999999999E+125', '-98765432109876543210987654321');
+export const extremeNumberText: fc.Arbitrary<string> = fc.constantFrom(
+  '1E+30',
+  '1.5E+20',
+  '12345678901234567890.5',
+  '9.9999999999999999999999999999999999999E+125',
+  '-98765432109876543210987654321',
+);
 
 const text: fc.Arbitrary<string> = fc.oneof(
   { weight: 5, arbitrary: fc.string({ maxLength: 12 }) },
   { weight: 2, arbitrary: fc.string({ unit: 'grapheme', maxLength: 6 }) },
-  { weight: 1, arbitrary: fc.constantFrom('', ' ', '|', '\\', '"', 'a|b', 'é😀', '\u0000x', 'line\nbreak') },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom('', ' ', '|', '\\', '"', 'a|b', 'é😀', '\u0000x', 'line\nbreak'),
+  },
 );
 
 const binary: fc.Arbitrary<string> = fc.uint8Array({ maxLength: 8 }).map(b64);
@@ -51,7 +83,9 @@ const scalar = (kind: 'S' | 'N' | 'B' | 'BOOL' | 'NULL'): fc.Arbitrary<Attribute
   }
 };
 
-const uniqueNormalized = (values: string[]): string[] => [...new Map(values.map((v) => [normalizeNumber(v), v])).values()];
+const uniqueNormalized = (values: string[]): string[] => [
+  ...new Map(values.map((v) => [normalizeNumber(v), v])).values(),
+];
 
 /** Nested maps with type-stable member names, bounded depth. */
 const mapValue: fc.Arbitrary<AttributeValue> = fc.letrec<{ m: AttributeValue }>((tie) => ({
@@ -64,7 +98,11 @@ const mapValue: fc.Arbitrary<AttributeValue> = fc.letrec<{ m: AttributeValue }>(
         null0: scalar('NULL'),
         b0: scalar('B'),
         ln0: fc.array(scalar('N'), { maxLength: 3 }).map((L) => ({ L })),
-        m0: fc.oneof({ depthSize: 'small', withCrossShrink: true }, fc.constant(undefined), tie('m')),
+        m0: fc.oneof(
+          { depthSize: 'small', withCrossShrink: true },
+          fc.constant(undefined),
+          tie('m'),
+        ),
       },
       { requiredKeys: [] },
     )
@@ -91,7 +129,9 @@ export const attributes: fc.Arbitrary<Item> = fc
       l_n0: fc.array(scalar('N'), { maxLength: 4 }).map((L) => ({ L })),
       l_m0: fc.array(mapValue, { maxLength: 2 }).map((L) => ({ L })),
       ss0: fc.uniqueArray(text, { minLength: 1, maxLength: 4 }).map((SS) => ({ SS })),
-      ns0: fc.array(numberText, { minLength: 1, maxLength: 4 }).map((NS) => ({ NS: uniqueNormalized(NS) })),
+      ns0: fc
+        .array(numberText, { minLength: 1, maxLength: 4 })
+        .map((NS) => ({ NS: uniqueNormalized(NS) })),
       bs0: fc.uniqueArray(binary, { minLength: 1, maxLength: 3 }).map((BS) => ({ BS })),
       poison: fc.constant({ S: POISON_MARKER }),
       nx0: extremeNumberText.map((N) => ({ N })),
@@ -114,33 +154,77 @@ export const attributes: fc.Arbitrary<Item> = fc
 /** Small key pools so items get updated, deleted and re-created; values chosen to tempt collisions. */
 export function keyPool(schema: KeySchema): Item[] {
   const vals = (t: 'S' | 'N' | 'B'): AttributeValue[] =>
-    t === 'N' ? [{ N: '1' }, { N: '12' }, { N: '23' }, { N: '3' }] : t === 'S' ? [{ S: 'a' }, { S: 'a|b' }, { S: 'b' }, { S: '|' }] : [{ B: 'AQ==' }, { B: 'AQI=' }, { B: 'Ag==' }];
+    t === 'N'
+      ? [{ N: '1' }, { N: '12' }, { N: '23' }, { N: '3' }]
+      : t === 'S'
+        ? [{ S: 'a' }, { S: 'a|b' }, { S: 'b' }, { S: '|' }]
+        : [{ B: 'AQ==' }, { B: 'AQI=' }, { B: 'Ag==' }];
   const out: Item[] = [];
   for (const h of vals(schema.hashKey.type).slice(0, 3)) {
     if (!schema.rangeKey) out.push({ [schema.hashKey.name]: h });
-    else for (const r of vals(schema.rangeKey.type).slice(0, 3)) out.push({ [schema.hashKey.name]: h, [schema.rangeKey.name]: r });
+    else
+      for (const r of vals(schema.rangeKey.type).slice(0, 3))
+        out.push({ [schema.hashKey.name]: h, [schema.rangeKey.name]: r });
   }
   return out;
 }
 
 export type HistoryOp =
   | { readonly op: 'put'; readonly key: number; readonly attrs: Item }
-  | { readonly op: 'update'; readonly key: number; readonly set: Item; readonly remove: readonly string[] }
+  | {
+      readonly op: 'update';
+      readonly key: number;
+      readonly set: Item;
+      readonly remove: readonly string[];
+    }
   | { readonly op: 'delete'; readonly key: number }
   | { readonly op: 'expire'; readonly key: number }
   | { readonly op: 'tick'; readonly seconds: number }
   | { readonly op: 'malformed'; readonly kind: MalformedKind };
 
 export const historyOp: fc.Arbitrary<HistoryOp> = fc.oneof(
-  { weight: 6, arbitrary: fc.record({ op: fc.constant('put' as const), key: fc.nat(8), attrs: attributes }) },
-  { weight: 3, arbitrary: fc.record({ op: fc.constant('update' as const), key: fc.nat(8), set: attributes, remove: fc.subarray(['s0', 'n0', 'm0', 'ss0', 'poison']) }) },
+  {
+    weight: 6,
+    arbitrary: fc.record({ op: fc.constant('put' as const), key: fc.nat(8), attrs: attributes }),
+  },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      op: fc.constant('update' as const),
+      key: fc.nat(8),
+      set: attributes,
+      remove: fc.subarray(['s0', 'n0', 'm0', 'ss0', 'poison']),
+    }),
+  },
   { weight: 2, arbitrary: fc.record({ op: fc.constant('delete' as const), key: fc.nat(8) }) },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('expire' as const), key: fc.nat(8) }) },
-  { weight: 2, arbitrary: fc.record({ op: fc.constant('tick' as const), seconds: fc.integer({ min: 0, max: 2 }) }) },
-  { weight: 1, arbitrary: fc.record({ op: fc.constant('malformed' as const), kind: fc.constantFrom<MalformedKind>('no-dynamodb', 'no-keys', 'unknown-event-name', 'insert-without-new-image', 'bad-attribute-value') }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      op: fc.constant('tick' as const),
+      seconds: fc.integer({ min: 0, max: 2 }),
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      op: fc.constant('malformed' as const),
+      kind: fc.constantFrom<MalformedKind>(
+        'no-dynamodb',
+        'no-keys',
+        'unknown-event-name',
+        'insert-without-new-image',
+        'bad-attribute-value',
+      ),
+    }),
+  },
 );
 
-export const schemaArb: fc.Arbitrary<KeySchema> = fc.constantFrom(USERS_TRANSACTIONS, STRING_COMPOSITE, MIXED_KEYS);
+export const schemaArb: fc.Arbitrary<KeySchema> = fc.constantFrom(
+  USERS_TRANSACTIONS,
+  STRING_COMPOSITE,
+  MIXED_KEYS,
+);
 
 export interface FaultSchedule {
   readonly itemFailureProbability: number;
@@ -154,7 +238,14 @@ export interface FaultSchedule {
 export const faultSchedule: fc.Arbitrary<FaultSchedule> = fc.record({
   itemFailureProbability: fc.constantFrom(0, 0, 0.1, 0.3),
   requestFailures: fc.array(fc.constantFrom<429 | 502 | 503>(429, 502, 503), { maxLength: 3 }),
-  drops: fc.array(fc.constantFrom<'before-body' | 'after-body' | 'after-apply'>('before-body', 'after-body', 'after-apply'), { maxLength: 2 }),
+  drops: fc.array(
+    fc.constantFrom<'before-body' | 'after-body' | 'after-apply'>(
+      'before-body',
+      'after-body',
+      'after-apply',
+    ),
+    { maxLength: 2 },
+  ),
   forbidMs: fc.constantFrom(0, 0, 0, 300),
   s3Failures: fc.integer({ min: 0, max: 3 }),
   seed: fc.integer({ min: 1, max: 1_000_000 }),

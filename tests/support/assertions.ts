@@ -48,7 +48,8 @@ export function jsonEqual(a: unknown, b: unknown): boolean {
 }
 
 const seqOf = (r: DynamoDBRecord): string | undefined => r.dynamodb?.SequenceNumber;
-const isTtl = (r: DynamoDBRecord): boolean => r.userIdentity?.type === 'Service' && r.userIdentity?.principalId === 'dynamodb.amazonaws.com';
+const isTtl = (r: DynamoDBRecord): boolean =>
+  r.userIdentity?.type === 'Service' && r.userIdentity?.principalId === 'dynamodb.amazonaws.com';
 
 function wellFormed(r: DynamoDBRecord, malformed: ReadonlySet<DynamoDBRecord>): boolean {
   if (malformed.has(r)) return false;
@@ -67,7 +68,10 @@ export function docIdOf(r: DynamoDBRecord, keyOrder: readonly string[] = []): st
 }
 
 /** Records found in dead letters, matched to shard records by content. */
-export function deadLetteredRecords(input: Pick<CheckInput, 'records' | 'deadLetters'>): { matched: Set<DynamoDBRecord>; problems: string[] } {
+export function deadLetteredRecords(input: Pick<CheckInput, 'records' | 'deadLetters'>): {
+  matched: Set<DynamoDBRecord>;
+  problems: string[];
+} {
   const matched = new Set<DynamoDBRecord>();
   const problems: string[] = [];
   const bySeq = new Map<string, DynamoDBRecord[]>();
@@ -88,7 +92,10 @@ export function deadLetteredRecords(input: Pick<CheckInput, 'records' | 'deadLet
       }
       const candidates = bySeq.get(rec.dynamodb?.SequenceNumber ?? `eventID:${rec.eventID}`) ?? [];
       const same = candidates.find((c) => jsonEqual(JSON.parse(JSON.stringify(c)), rec));
-      if (!same) problems.push(`dead letter ${dl.key} holds a record that is not, byte for byte, one of the delivered records: ${short(JSON.stringify(rec))}`);
+      if (!same)
+        problems.push(
+          `dead letter ${dl.key} holds a record that is not, byte for byte, one of the delivered records: ${short(JSON.stringify(rec))}`,
+        );
       else matched.add(same);
     }
   }
@@ -98,11 +105,17 @@ export function deadLetteredRecords(input: Pick<CheckInput, 'records' | 'deadLet
 export function checkDeadLetterFormat(input: CheckInput): string[] {
   const problems: string[] = [];
   for (const dl of input.deadLetters) {
-    if (!/\d{4}[/-]\d{2}[/-]\d{2}/.test(dl.key)) problems.push(`dead letter key ${dl.key} is not under a date-partitioned prefix`);
+    if (!/\d{4}[/-]\d{2}[/-]\d{2}/.test(dl.key))
+      problems.push(`dead letter key ${dl.key} is not under a date-partitioned prefix`);
     for (const l of dl.letters) {
-      if (typeof l.errorType !== 'string' || l.errorType === '') problems.push(`dead letter ${dl.key}: errorType missing`);
-      if (typeof l.reason !== 'string' || l.reason === '') problems.push(`dead letter ${dl.key}: reason missing`);
-      if (l.index !== input.indexName) problems.push(`dead letter ${dl.key}: index ${JSON.stringify(l.index)} is not ${input.indexName}`);
+      if (typeof l.errorType !== 'string' || l.errorType === '')
+        problems.push(`dead letter ${dl.key}: errorType missing`);
+      if (typeof l.reason !== 'string' || l.reason === '')
+        problems.push(`dead letter ${dl.key}: reason missing`);
+      if (l.index !== input.indexName)
+        problems.push(
+          `dead letter ${dl.key}: index ${JSON.stringify(l.index)} is not ${input.indexName}`,
+        );
       const time = l.raw['failedAt'] ?? l.raw['time'] ?? l.raw['timestamp'];
       if (time === undefined) problems.push(`dead letter ${dl.key}: no time field`);
     }
@@ -121,7 +134,10 @@ export type Expectation =
  * change was dead-lettered the item is exempt ("index == table except dead-lettered items"), but
  * whatever the index holds for it must still be one of the item's real images.
  */
-export function expectedIndex(input: CheckInput, dead: ReadonlySet<DynamoDBRecord>): Map<string, Expectation> {
+export function expectedIndex(
+  input: CheckInput,
+  dead: ReadonlySet<DynamoDBRecord>,
+): Map<string, Expectation> {
   const malformed = new Set(input.malformed);
   const history = new Map<string, DynamoDBRecord[]>();
   for (const r of input.records) {
@@ -136,7 +152,9 @@ export function expectedIndex(input: CheckInput, dead: ReadonlySet<DynamoDBRecor
     if (dead.has(last)) {
       // Any image of the item, the dead-lettered ones included: a rejection by dynamic mapping
       // depends on what was mapped first, so a re-delivered record can be accepted later.
-      const images = recs.filter((r) => r.eventName !== 'REMOVE').map((r) => r.dynamodb!.NewImage as Item);
+      const images = recs
+        .filter((r) => r.eventName !== 'REMOVE')
+        .map((r) => r.dynamodb!.NewImage as Item);
       out.set(id, { kind: 'exempt', images, record: last });
     } else if (last.eventName === 'REMOVE') {
       out.set(id, { kind: 'absent', record: last });
@@ -147,41 +165,70 @@ export function expectedIndex(input: CheckInput, dead: ReadonlySet<DynamoDBRecor
   return out;
 }
 
-export function checkIndexMatchesTable(input: CheckInput, dead: ReadonlySet<DynamoDBRecord>): string[] {
+export function checkIndexMatchesTable(
+  input: CheckInput,
+  dead: ReadonlySet<DynamoDBRecord>,
+): string[] {
   const problems: string[] = [];
   const expected = expectedIndex(input, dead);
   for (const [id, want] of expected) {
     const got = input.index.get(id);
     if (want.kind === 'absent') {
-      if (got) problems.push(`index holds ${JSON.stringify(id)} (version ${got.version}) but the table deleted it (seq ${seqOf(want.record)}): ${short(got.rawSource)}`);
+      if (got)
+        problems.push(
+          `index holds ${JSON.stringify(id)} (version ${got.version}) but the table deleted it (seq ${seqOf(want.record)}): ${short(got.rawSource)}`,
+        );
       continue;
     }
     if (want.kind === 'exempt') {
       if (got && !want.images.some((img) => compareDocument(img, got.rawSource) === null)) {
-        problems.push(`index document ${JSON.stringify(id)} (last change dead-lettered) is none of the item's images: ${short(got.rawSource)}`);
+        problems.push(
+          `index document ${JSON.stringify(id)} (last change dead-lettered) is none of the item's images: ${short(got.rawSource)}`,
+        );
       }
       continue;
     }
     if (!got) {
-      problems.push(`index is missing ${JSON.stringify(id)} (last change: ${want.record.eventName} seq ${seqOf(want.record)})`);
+      problems.push(
+        `index is missing ${JSON.stringify(id)} (last change: ${want.record.eventName} seq ${seqOf(want.record)})`,
+      );
       continue;
     }
     const diff = compareDocument(want.item, got.rawSource);
-    if (diff) problems.push(`index document ${JSON.stringify(id)} differs from the table (last change seq ${seqOf(want.record)}): ${diff}`);
+    if (diff)
+      problems.push(
+        `index document ${JSON.stringify(id)} differs from the table (last change seq ${seqOf(want.record)}): ${diff}`,
+      );
   }
   for (const [id, got] of input.index) {
-    if (!expected.has(id)) problems.push(`index holds ${JSON.stringify(id)} which no delivered record produced: ${short(got.rawSource)}`);
+    if (!expected.has(id))
+      problems.push(
+        `index holds ${JSON.stringify(id)} which no delivered record produced: ${short(got.rawSource)}`,
+      );
   }
   return problems;
 }
 
-const permanent = (o: ItemOutcome): boolean => o.status >= 400 && o.status < 500 && o.status !== 404 && o.status !== 409 && o.status !== 429 && o.status !== 403 && o.status !== 408;
+const permanent = (o: ItemOutcome): boolean =>
+  o.status >= 400 &&
+  o.status < 500 &&
+  o.status !== 404 &&
+  o.status !== 409 &&
+  o.status !== 429 &&
+  o.status !== 403 &&
+  o.status !== 408;
 
-export function checkDeadLettersComplete(input: CheckInput, dead: ReadonlySet<DynamoDBRecord>): string[] {
+export function checkDeadLettersComplete(
+  input: CheckInput,
+  dead: ReadonlySet<DynamoDBRecord>,
+): string[] {
   const problems: string[] = [];
   const malformed = new Set(input.malformed);
   for (const m of input.malformed) {
-    if (!dead.has(m)) problems.push(`malformed record (seq ${seqOf(m) ?? 'none'}, eventID ${m.eventID}) is not in the dead-letter bucket`);
+    if (!dead.has(m))
+      problems.push(
+        `malformed record (seq ${seqOf(m) ?? 'none'}, eventID ${m.eventID}) is not in the dead-letter bucket`,
+      );
   }
   if (!input.standInItems) return problems;
   const rejections = input.standInItems.filter(permanent);
@@ -193,11 +240,21 @@ export function checkDeadLettersComplete(input: CheckInput, dead: ReadonlySet<Dy
     if (seq !== undefined && expectedDl.has(seq)) continue;
     const id = docIdOf(r, input.keyOrder);
     const why = rejections.find(
-      (o) => o.id === id && (r.eventName === 'REMOVE' ? o.action === 'delete' : o.action !== 'delete' && o.rawSource !== undefined && compareDocument(r.dynamodb!.NewImage as Item, o.rawSource) === null),
+      (o) =>
+        o.id === id &&
+        (r.eventName === 'REMOVE'
+          ? o.action === 'delete'
+          : o.action !== 'delete' &&
+            o.rawSource !== undefined &&
+            compareDocument(r.dynamodb!.NewImage as Item, o.rawSource) === null),
     );
     if (!why) {
-      const seen = input.standInItems.filter((o) => o.id === id).map((o) => `${o.action} ${o.status}${o.errorType ? ` ${o.errorType}` : ''}`);
-      problems.push(`record seq ${seq} (${r.eventName}, id ${JSON.stringify(id)}) was dead-lettered without a permanent rejection from the cluster; cluster answers for this id: [${seen.join(', ')}]`);
+      const seen = input.standInItems
+        .filter((o) => o.id === id)
+        .map((o) => `${o.action} ${o.status}${o.errorType ? ` ${o.errorType}` : ''}`);
+      problems.push(
+        `record seq ${seq} (${r.eventName}, id ${JSON.stringify(id)}) was dead-lettered without a permanent rejection from the cluster; cluster answers for this id: [${seen.join(', ')}]`,
+      );
     }
   }
   // every permanent rejection is covered by a dead letter
@@ -205,22 +262,34 @@ export function checkDeadLettersComplete(input: CheckInput, dead: ReadonlySet<Dy
     const candidates = input.records.filter((r) => {
       if (!wellFormed(r, malformed) || docIdOf(r, input.keyOrder) !== o.id) return false;
       if (o.action === 'delete') return r.eventName === 'REMOVE';
-      return r.eventName !== 'REMOVE' && o.rawSource !== undefined && compareDocument(r.dynamodb!.NewImage as Item, o.rawSource) === null;
+      return (
+        r.eventName !== 'REMOVE' &&
+        o.rawSource !== undefined &&
+        compareDocument(r.dynamodb!.NewImage as Item, o.rawSource) === null
+      );
     });
     // A rejected change that a later record of the same item superseded need not be kept: the
     // product coalesces changes per item (in one batch, or on re-delivery from the checkpoint
     // when the retried batch reaches the later change), and index == table covers the outcome.
     const last = lastRecordOf(input, o.id, malformed);
     if (candidates.length === 0) {
-      problems.push(`the cluster rejected ${o.action} ${JSON.stringify(o.id)} (${o.status} ${o.errorType}) for a document no record produced: ${short(o.rawSource ?? '')}`);
+      problems.push(
+        `the cluster rejected ${o.action} ${JSON.stringify(o.id)} (${o.status} ${o.errorType}) for a document no record produced: ${short(o.rawSource ?? '')}`,
+      );
     } else if (!candidates.some((c) => dead.has(c) || c !== last)) {
-      problems.push(`the cluster rejected ${o.action} ${JSON.stringify(o.id)} permanently (${o.status} ${o.errorType}: ${short(o.reason ?? '', 160)}) but seq ${candidates.map(seqOf).join('/')} is not in the dead-letter bucket`);
+      problems.push(
+        `the cluster rejected ${o.action} ${JSON.stringify(o.id)} permanently (${o.status} ${o.errorType}: ${short(o.reason ?? '', 160)}) but seq ${candidates.map(seqOf).join('/')} is not in the dead-letter bucket`,
+      );
     }
   }
   return problems;
 }
 
-function lastRecordOf(input: CheckInput, id: string, malformed: ReadonlySet<DynamoDBRecord>): DynamoDBRecord | undefined {
+function lastRecordOf(
+  input: CheckInput,
+  id: string,
+  malformed: ReadonlySet<DynamoDBRecord>,
+): DynamoDBRecord | undefined {
   let last: DynamoDBRecord | undefined;
   for (const r of input.records) {
     if (!wellFormed(r, malformed)) continue;
@@ -233,18 +302,31 @@ function lastRecordOf(input: CheckInput, id: string, malformed: ReadonlySet<Dyna
 export function checkDeadlines(sim: EsmSimulator): string[] {
   if (sim.stats.deadlineViolations === 0) return [];
   const bad = sim.invocations.filter((i) => i.outcome === 'timeout' || i.durationMs > i.timeoutMs);
-  return [`${sim.stats.deadlineViolations} invocation(s) ran past the deadline: ${bad.map((i) => `#${i.n} ${i.durationMs} ms of ${i.timeoutMs} ms (${i.outcome})`).join('; ')}`];
+  return [
+    `${sim.stats.deadlineViolations} invocation(s) ran past the deadline: ${bad.map((i) => `#${i.n} ${i.durationMs} ms of ${i.timeoutMs} ms (${i.outcome})`).join('; ')}`,
+  ];
 }
 
 export function checkNothingLost(sim: EsmSimulator): string[] {
   const problems: string[] = [];
   if (sim.onFailure.length > 0) {
-    problems.push(`records went to the on-failure destination (lost to the index): ${sim.onFailure.map((f) => `${f.records.length} records ${f.startSequenceNumber}..${f.endSequenceNumber} (${f.reason})`).join('; ')}`);
+    problems.push(
+      `records went to the on-failure destination (lost to the index): ${sim.onFailure.map((f) => `${f.records.length} records ${f.startSequenceNumber}..${f.endSequenceNumber} (${f.reason})`).join('; ')}`,
+    );
   }
-  if (sim.stats.hitInvocationBound) problems.push(`the simulator hit its invocation bound (${sim.stats.invocations}) before the stream was processed`);
-  else if (!sim.done) problems.push(`the stream was not processed to the end (checkpoint ${sim.checkpoint} of ${sim.records.length})`);
+  if (sim.stats.hitInvocationBound)
+    problems.push(
+      `the simulator hit its invocation bound (${sim.stats.invocations}) before the stream was processed`,
+    );
+  else if (!sim.done)
+    problems.push(
+      `the stream was not processed to the end (checkpoint ${sim.checkpoint} of ${sim.records.length})`,
+    );
   const lastErrors = sim.invocations.filter((i) => i.error).slice(-3);
-  if (problems.length > 0 && lastErrors.length > 0) problems.push(`last invocation errors: ${lastErrors.map((i) => `#${i.n} ${i.outcome}: ${i.error}`).join(' | ')}`);
+  if (problems.length > 0 && lastErrors.length > 0)
+    problems.push(
+      `last invocation errors: ${lastErrors.map((i) => `#${i.n} ${i.outcome}: ${i.error}`).join(' | ')}`,
+    );
   return problems;
 }
 

@@ -29,7 +29,10 @@
 import { randomUUID } from 'node:crypto';
 import type { Context, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 
-export type StreamHandler = (event: DynamoDBStreamEvent, context: Context) => Promise<unknown> | unknown;
+export type StreamHandler = (
+  event: DynamoDBStreamEvent,
+  context: Context,
+) => Promise<unknown> | unknown;
 
 export interface EsmOptions {
   readonly batchSize?: number;
@@ -145,7 +148,9 @@ export class EsmSimulator {
   ) {
     const maximumRetryAttempts = options.maximumRetryAttempts ?? 10;
     if (!Number.isInteger(maximumRetryAttempts) || maximumRetryAttempts < 0) {
-      throw new Error('maximumRetryAttempts must be a bounded non-negative integer in the simulator');
+      throw new Error(
+        'maximumRetryAttempts must be a bounded non-negative integer in the simulator',
+      );
     }
     const batchSize = options.batchSize ?? 100;
     if (batchSize < 1 || batchSize > 10_000) throw new Error('batchSize must be 1..10000');
@@ -177,7 +182,11 @@ export class EsmSimulator {
   }
 
   private budgetLeft(): boolean {
-    if (this.stats.invocations >= this.opts.maxInvocations || this.opts.shouldStop() || Date.now() - this.createdAt > this.opts.maxWallMs) {
+    if (
+      this.stats.invocations >= this.opts.maxInvocations ||
+      this.opts.shouldStop() ||
+      Date.now() - this.createdAt > this.opts.maxWallMs
+    ) {
       this.stats.hitInvocationBound = true;
       return false;
     }
@@ -193,10 +202,20 @@ export class EsmSimulator {
   /** One invocation at the checkpoint. */
   async step(): Promise<InvocationRecord | undefined> {
     if (this.done || !this.budgetLeft()) return undefined;
-    let range = this.pending.shift() ?? { start: this.checkpoint, end: Math.min(this.checkpoint + this.opts.batchSize, this.records.length) };
-    if (range.start !== this.checkpoint) throw new Error(`simulator bug: range ${range.start} is not at checkpoint ${this.checkpoint}`);
+    let range = this.pending.shift() ?? {
+      start: this.checkpoint,
+      end: Math.min(this.checkpoint + this.opts.batchSize, this.records.length),
+    };
+    if (range.start !== this.checkpoint)
+      throw new Error(
+        `simulator bug: range ${range.start} is not at checkpoint ${this.checkpoint}`,
+      );
     // Lambda keeps an invocation under the payload limit by sending fewer records.
-    while (range.end - range.start > 1 && Buffer.byteLength(JSON.stringify({ Records: this.records.slice(range.start, range.end) })) > this.opts.maxPayloadBytes) {
+    while (
+      range.end - range.start > 1 &&
+      Buffer.byteLength(JSON.stringify({ Records: this.records.slice(range.start, range.end) })) >
+        this.opts.maxPayloadBytes
+    ) {
       range = { start: range.start, end: range.start + Math.ceil((range.end - range.start) / 2) };
     }
     const inv = await this.invoke(range.start, range.end, false);
@@ -216,7 +235,10 @@ export class EsmSimulator {
         const remaining = { start: at, end: range.end };
         this.stats.retries++;
         if (this.attempts > this.opts.maximumRetryAttempts) {
-          this.discard(remaining, `retries exhausted after partial batch failure (attempts ${this.attempts})`);
+          this.discard(
+            remaining,
+            `retries exhausted after partial batch failure (attempts ${this.attempts})`,
+          );
         } else if (this.opts.bisectBatchOnFunctionError) {
           this.pending.unshift(remaining);
         }
@@ -231,7 +253,10 @@ export class EsmSimulator {
         } else {
           this.attempts++;
           if (this.attempts > this.opts.maximumRetryAttempts) {
-            this.discard(range, `retries exhausted after ${inv.outcome} (attempts ${this.attempts})`);
+            this.discard(
+              range,
+              `retries exhausted after ${inv.outcome} (attempts ${this.attempts})`,
+            );
           } else if (this.opts.bisectBatchOnFunctionError) {
             this.pending.unshift(range);
           }
@@ -244,7 +269,12 @@ export class EsmSimulator {
 
   private discard(range: { start: number; end: number }, reason: string): void {
     const records = this.records.slice(range.start, range.end);
-    this.onFailure.push({ reason, records, startSequenceNumber: seqOf(records[0]), endSequenceNumber: seqOf(records[records.length - 1]) });
+    this.onFailure.push({
+      reason,
+      records,
+      startSequenceNumber: seqOf(records[0]),
+      endSequenceNumber: seqOf(records[records.length - 1]),
+    });
     this.stats.recordsDiscarded += records.length;
     this.checkpoint = range.end;
     this.attempts = 0;
@@ -253,7 +283,10 @@ export class EsmSimulator {
 
   /** Invokes the handler again with an already-processed slice (a late duplicate delivery). */
   async redeliver(start: number, end: number): Promise<InvocationRecord> {
-    if (start < 0 || end > this.checkpoint || start >= end) throw new Error(`redeliver ${start}..${end} is not an already-processed slice (checkpoint ${this.checkpoint})`);
+    if (start < 0 || end > this.checkpoint || start >= end)
+      throw new Error(
+        `redeliver ${start}..${end} is not an already-processed slice (checkpoint ${this.checkpoint})`,
+      );
     if (!this.budgetLeft()) throw new Error('invocation bound reached');
     return this.invoke(start, end, true);
   }
@@ -340,9 +373,13 @@ export class EsmSimulator {
     if (outcome === 'invalid-response') this.stats.invalidResponses++;
     if (outcome === 'success') this.stats.successes++;
     if (outcome === 'partial') this.stats.partialFailures++;
-    if (outcome === 'error' || outcome === 'timeout' || outcome === 'invalid-response') this.stats.wholeBatchFailures++;
+    if (outcome === 'error' || outcome === 'timeout' || outcome === 'invalid-response')
+      this.stats.wholeBatchFailures++;
     this.stats.maxDurationMs = Math.max(this.stats.maxDurationMs, durationMs);
-    this.stats.maxDurationFraction = Math.max(this.stats.maxDurationFraction, durationMs / this.opts.timeoutMs);
+    this.stats.maxDurationFraction = Math.max(
+      this.stats.maxDurationFraction,
+      durationMs / this.opts.timeoutMs,
+    );
     const inv: InvocationRecord = {
       n,
       late,
@@ -362,23 +399,45 @@ export class EsmSimulator {
     return inv;
   }
 
-  private interpret(result: unknown, batch: DynamoDBRecord[], start: number): { outcome: InvocationOutcome; checkpointAt?: number; error?: string } {
+  private interpret(
+    result: unknown,
+    batch: DynamoDBRecord[],
+    start: number,
+  ): { outcome: InvocationOutcome; checkpointAt?: number; error?: string } {
     if (!this.opts.reportBatchItemFailures) return { outcome: 'success' };
     if (result === null || result === undefined) return { outcome: 'success' };
-    if (typeof result !== 'object' || Array.isArray(result)) return { outcome: 'invalid-response', error: `response is not an object: ${JSON.stringify(result)}` };
+    if (typeof result !== 'object' || Array.isArray(result))
+      return {
+        outcome: 'invalid-response',
+        error: `response is not an object: ${JSON.stringify(result)}`,
+      };
     const failures = (result as Record<string, unknown>)['batchItemFailures'];
     if (failures === null || failures === undefined) return { outcome: 'success' };
-    if (!Array.isArray(failures)) return { outcome: 'invalid-response', error: 'batchItemFailures is not a list' };
+    if (!Array.isArray(failures))
+      return { outcome: 'invalid-response', error: 'batchItemFailures is not a list' };
     if (failures.length === 0) return { outcome: 'success' };
     let lowest: number | undefined;
     for (const f of failures as unknown[]) {
-      if (f === null || typeof f !== 'object') return { outcome: 'invalid-response', error: `batch item failure is not an object: ${JSON.stringify(f)}` };
+      if (f === null || typeof f !== 'object')
+        return {
+          outcome: 'invalid-response',
+          error: `batch item failure is not an object: ${JSON.stringify(f)}`,
+        };
       const keys = Object.keys(f);
-      if (keys.length !== 1 || keys[0] !== 'itemIdentifier') return { outcome: 'invalid-response', error: `batch item failure has wrong keys: ${JSON.stringify(f)}` };
+      if (keys.length !== 1 || keys[0] !== 'itemIdentifier')
+        return {
+          outcome: 'invalid-response',
+          error: `batch item failure has wrong keys: ${JSON.stringify(f)}`,
+        };
       const id = (f as Record<string, unknown>)['itemIdentifier'];
-      if (typeof id !== 'string' || id === '') return { outcome: 'invalid-response', error: `itemIdentifier is empty or not a string: ${JSON.stringify(f)}` };
+      if (typeof id !== 'string' || id === '')
+        return {
+          outcome: 'invalid-response',
+          error: `itemIdentifier is empty or not a string: ${JSON.stringify(f)}`,
+        };
       const pos = batch.findIndex((r) => seqOf(r) === id);
-      if (pos < 0) return { outcome: 'invalid-response', error: `itemIdentifier ${id} is not in the batch` };
+      if (pos < 0)
+        return { outcome: 'invalid-response', error: `itemIdentifier ${id} is not in the batch` };
       lowest = lowest === undefined ? pos : Math.min(lowest, pos);
     }
     return { outcome: 'partial', checkpointAt: start + (lowest as number) };

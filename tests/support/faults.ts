@@ -86,11 +86,17 @@ export class OpenSearchFaults {
   }
 
   /** Items for which `ids`/`predicate` holds fail with `status`, `times` times per id (default 1). */
-  failItems(opts: { ids?: Iterable<string>; predicate?: (item: BulkItemView) => boolean; status?: 429 | 503; times?: number }): this {
+  failItems(opts: {
+    ids?: Iterable<string>;
+    predicate?: (item: BulkItemView) => boolean;
+    status?: 429 | 503;
+    times?: number;
+  }): this {
     const ids = opts.ids ? new Set(opts.ids) : undefined;
     const pred = opts.predicate;
     this.itemRules.push({
-      predicate: (item) => (ids ? item.id !== undefined && ids.has(item.id) : true) && (pred ? pred(item) : true),
+      predicate: (item) =>
+        (ids ? item.id !== undefined && ids.has(item.id) : true) && (pred ? pred(item) : true),
       status: opts.status ?? 429,
       times: Math.min(opts.times ?? 1, 1000),
       used: new Map(),
@@ -99,7 +105,12 @@ export class OpenSearchFaults {
   }
 
   /** Each item fails with `probability` (seeded), at most `maxFailures` times in total. */
-  failItemsRandomly(opts: { probability: number; status?: 429 | 503 | 'mixed'; maxFailures?: number; seed?: number }): this {
+  failItemsRandomly(opts: {
+    probability: number;
+    status?: 429 | 503 | 'mixed';
+    maxFailures?: number;
+    seed?: number;
+  }): this {
     this.randomRules.push({
       probability: opts.probability,
       status: opts.status ?? 'mixed',
@@ -110,7 +121,10 @@ export class OpenSearchFaults {
   }
 
   /** Documents for which `predicate` holds are rejected permanently: item 400 mapper_parsing_exception. */
-  poison(predicate: (item: BulkItemView) => boolean, reason = 'failed to parse: document rejected by the stand-in (poison)'): this {
+  poison(
+    predicate: (item: BulkItemView) => boolean,
+    reason = 'failed to parse: document rejected by the stand-in (poison)',
+  ): this {
     this.poisons.push({ predicate, reason });
     return this;
   }
@@ -165,7 +179,14 @@ export class OpenSearchFaults {
 
   /** Called once per request by the stand-in; consumes counters. */
   decideRequest(req: RequestView): RequestFaultDecision {
-    const none: RequestFaultDecision = { dropBeforeBody: false, forbidden: false, status: undefined, dropAfterBody: false, delayMs: 0, dropAfterApply: false };
+    const none: RequestFaultDecision = {
+      dropBeforeBody: false,
+      forbidden: false,
+      status: undefined,
+      dropAfterBody: false,
+      delayMs: 0,
+      dropAfterApply: false,
+    };
     if (!this.requestMatcher(req)) return none;
     if (this.takeDrop('before-body')) return { ...none, dropBeforeBody: true };
     if (this.now() < this.forbiddenUntil) {
@@ -210,7 +231,8 @@ export class OpenSearchFaults {
     for (const rule of this.randomRules) {
       if (rule.remaining <= 0) continue;
       const hit = rule.rng.chance(rule.probability);
-      const status: 429 | 503 = rule.status === 'mixed' ? (rule.rng.chance(0.5) ? 429 : 503) : rule.status;
+      const status: 429 | 503 =
+        rule.status === 'mixed' ? (rule.rng.chance(0.5) ? 429 : 503) : rule.status;
       if (hit) {
         rule.remaining--;
         this.log.push(`${status} random item ${item.id}`);

@@ -9,7 +9,8 @@ import { ensurePackagedHandler } from './packaged';
 export default async function globalSetup(): Promise<void> {
   const r = ensurePackagedHandler();
   if (!r.available) {
-    if (process.env['CI'] === 'true') throw new Error(`[e2e packaged] cannot build the package: ${r.reason}`);
+    if (process.env['CI'] === 'true')
+      throw new Error(`[e2e packaged] cannot build the package: ${r.reason}`);
     console.warn(`\n[e2e packaged] not available: ${r.reason}\n`);
   }
   // Workers inherit the environment: they extract the fresh zip instead of packaging again.

@@ -33,35 +33,83 @@ export interface TargetInfo {
 /** Decides whether a target can run here; prints a visible line when it cannot. */
 export function resolveTarget(target: Target): TargetInfo {
   const none = { realUrl: undefined, handlerPath: undefined };
-  if (target === 'source') return { target, available: true, reason: undefined, ...none, handlerPath: join(REPO_ROOT, 'handler.ts') };
+  if (target === 'source')
+    return {
+      target,
+      available: true,
+      reason: undefined,
+      ...none,
+      handlerPath: join(REPO_ROOT, 'handler.ts'),
+    };
   if (target === 'packaged') {
     const p = ensurePackagedHandler();
-    if (!p.available) return { target, available: false, reason: `skipped: packaged handler not available: ${p.reason}`, ...none };
-    return { target, available: true, reason: undefined, realUrl: undefined, handlerPath: p.handlerPath };
+    if (!p.available)
+      return {
+        target,
+        available: false,
+        reason: `skipped: packaged handler not available: ${p.reason}`,
+        ...none,
+      };
+    return {
+      target,
+      available: true,
+      reason: undefined,
+      realUrl: undefined,
+      handlerPath: p.handlerPath,
+    };
   }
   const url = process.env['OPENSEARCH_URL'];
-  if (!url) return { target, available: false, reason: 'skipped: set OPENSEARCH_URL to run against a real cluster', ...none };
+  if (!url)
+    return {
+      target,
+      available: false,
+      reason: 'skipped: set OPENSEARCH_URL to run against a real cluster',
+      ...none,
+    };
   let host: string;
   try {
     host = new URL(url).hostname;
   } catch {
-    return { target, available: false, reason: `skipped: OPENSEARCH_URL ${JSON.stringify(url)} is not a URL`, ...none };
+    return {
+      target,
+      available: false,
+      reason: `skipped: OPENSEARCH_URL ${JSON.stringify(url)} is not a URL`,
+      ...none,
+    };
   }
   if (host !== '127.0.0.1' && host !== 'localhost') {
-    return { target, available: false, reason: `skipped: OPENSEARCH_URL must be a loopback address (test traffic stays on this machine), got ${host}`, ...none };
+    return {
+      target,
+      available: false,
+      reason: `skipped: OPENSEARCH_URL must be a loopback address (test traffic stays on this machine), got ${host}`,
+      ...none,
+    };
   }
-  return { target, available: true, reason: undefined, realUrl: url.replace(/\/+$/, ''), handlerPath: join(REPO_ROOT, 'handler.ts') };
+  return {
+    target,
+    available: true,
+    reason: undefined,
+    realUrl: url.replace(/\/+$/, ''),
+    handlerPath: join(REPO_ROOT, 'handler.ts'),
+  };
 }
 
 /** Variables the harness owns: cleared before each scenario so nothing leaks in from the shell. */
-const OWNED_ENV = /^(AWS_|OPENSEARCH_|DEAD_LETTER_|BULK_|TTL_DELETES$|INDEXER_|KEY_ATTRIBUTES$|RETRY_|REQUEST_TIMEOUT_MS$|DEADLINE_MARGIN_MS$|LOG_LEVEL$|HTTPS?_PROXY$|https?_proxy$|NO_PROXY$|no_proxy$)/;
+const OWNED_ENV =
+  /^(AWS_|OPENSEARCH_|DEAD_LETTER_|BULK_|TTL_DELETES$|INDEXER_|KEY_ATTRIBUTES$|RETRY_|REQUEST_TIMEOUT_MS$|DEADLINE_MARGIN_MS$|LOG_LEVEL$|HTTPS?_PROXY$|https?_proxy$|NO_PROXY$|no_proxy$)/;
 
 export interface DeadLetterView {
   readonly key: string;
   readonly body: string;
   readonly writes: number;
   /** Parsed letters: one per object (the product's format), or several (array / NDJSON). */
-  readonly letters: ReadonlyArray<{ record: unknown; errorType: unknown; reason: unknown; index: unknown; raw: Record<string, unknown> }>;
+  readonly letters: ReadonlyArray<{
+    record: unknown;
+    errorType: unknown;
+    reason: unknown;
+    index: unknown;
+    raw: Record<string, unknown>;
+  }>;
   readonly parseError: string | undefined;
 }
 
@@ -103,8 +151,15 @@ export class E2eHarness {
 
   static async start(options: HarnessOptions): Promise<E2eHarness> {
     const region = options.region ?? 'eu-west-1';
-    const credentials = options.credentials ?? { accessKeyId: 'AKIAE2ESTANDIN', secretAccessKey: 'e2e/secret+key', sessionToken: 'e2e-session-token' };
-    const os = options.target.target === 'real' ? undefined : await OpenSearchStandIn.start({ credentials, region, ...options.standIn });
+    const credentials = options.credentials ?? {
+      accessKeyId: 'AKIAE2ESTANDIN',
+      secretAccessKey: 'e2e/secret+key',
+      sessionToken: 'e2e-session-token',
+    };
+    const os =
+      options.target.target === 'real'
+        ? undefined
+        : await OpenSearchStandIn.start({ credentials, region, ...options.standIn });
     const s3 = await S3StandIn.start({ buckets: ['indexer-dead-letters'], credentials, region });
     return new E2eHarness(options.target, os, s3, region, credentials);
   }
@@ -133,8 +188,17 @@ export class E2eHarness {
     const original = stderr.write;
     const show = process.env['E2E_LOG'] === '1';
     const logs = this.logs;
-    stderr.write = function (this: NodeJS.WriteStream, chunk: unknown, ...rest: unknown[]): boolean {
-      const text = typeof chunk === 'string' ? chunk : Buffer.isBuffer(chunk) ? chunk.toString('utf8') : undefined;
+    stderr.write = function (
+      this: NodeJS.WriteStream,
+      chunk: unknown,
+      ...rest: unknown[]
+    ): boolean {
+      const text =
+        typeof chunk === 'string'
+          ? chunk
+          : Buffer.isBuffer(chunk)
+            ? chunk.toString('utf8')
+            : undefined;
       if (text !== undefined && text.startsWith('{"level":')) {
         logs.push(text.trimEnd());
         if (logs.length > 2000) logs.splice(0, logs.length - 2000);
@@ -175,7 +239,9 @@ export class E2eHarness {
       AWS_REGION: this.region,
       AWS_ACCESS_KEY_ID: this.credentials.accessKeyId,
       AWS_SECRET_ACCESS_KEY: this.credentials.secretAccessKey,
-      ...(this.credentials.sessionToken ? { AWS_SESSION_TOKEN: this.credentials.sessionToken } : {}),
+      ...(this.credentials.sessionToken
+        ? { AWS_SESSION_TOKEN: this.credentials.sessionToken }
+        : {}),
       DEAD_LETTER_BUCKET: this.bucket,
       AWS_ENDPOINT_URL_S3: this.s3.url,
       AWS_EC2_METADATA_DISABLED: 'true',
@@ -205,7 +271,8 @@ export class E2eHarness {
       mod = jest.requireActual<{ handler?: unknown }>(path);
     });
     const handler = mod?.handler;
-    if (typeof handler !== 'function') throw new Error(`${path} does not export a handler function`);
+    if (typeof handler !== 'function')
+      throw new Error(`${path} does not export a handler function`);
     return handler as StreamHandler;
   }
 
@@ -236,15 +303,21 @@ export class E2eHarness {
       this.os.createIndex(this.index, body);
       return;
     }
-    const r = await httpRequest(`${this.endpoint}/${this.index}`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-    if (r.status !== 200) throw new Error(`creating ${this.index} on the real cluster: HTTP ${r.status} ${r.text}`);
+    const r = await httpRequest(`${this.endpoint}/${this.index}`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    if (r.status !== 200)
+      throw new Error(`creating ${this.index} on the real cluster: HTTP ${r.status} ${r.text}`);
   }
 
   /** The whole index: id -> {version, rawSource}. */
   async readIndex(): Promise<Map<string, IndexedDoc>> {
     if (this.os) {
       const out = new Map<string, IndexedDoc>();
-      for (const [id, d] of this.os.readIndex(this.index).docs) out.set(id, { version: d.version.toString(), rawSource: d.rawSource });
+      for (const [id, d] of this.os.readIndex(this.index).docs)
+        out.set(id, { version: d.version.toString(), rawSource: d.rawSource });
       return out;
     }
     return this.readRealIndex();
@@ -262,7 +335,8 @@ export class E2eHarness {
       body: JSON.stringify({ size: 500, version: true, query: { match_all: {} } }),
     });
     for (let page = 0; page < 200; page++) {
-      if (r.status !== 200) throw new Error(`search on the real cluster: HTTP ${r.status} ${r.text.slice(0, 500)}`);
+      if (r.status !== 200)
+        throw new Error(`search on the real cluster: HTTP ${r.status} ${r.text.slice(0, 500)}`);
       const root = parseLossless(r.text);
       const hits = member(member(root, 'hits'), 'hits');
       if (!hits || hits.kind !== 'array' || hits.items.length === 0) break;
@@ -270,19 +344,29 @@ export class E2eHarness {
         const id = member(hit, '_id');
         const version = member(hit, '_version');
         const source = member(hit, '_source') as JsonNode;
-        if (id?.kind !== 'string' || version?.kind !== 'number' || !source) throw new Error('unexpected hit shape');
-        out.set(id.value, { version: version.raw, rawSource: r.text.slice(source.start, source.end) });
+        if (id?.kind !== 'string' || version?.kind !== 'number' || !source)
+          throw new Error('unexpected hit shape');
+        out.set(id.value, {
+          version: version.raw,
+          rawSource: r.text.slice(source.start, source.end),
+        });
       }
       const scrollId = member(root, '_scroll_id');
       if (scrollId?.kind !== 'string') break;
-      r = await httpRequest(`${base}/_search/scroll`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ scroll: '1m', scroll_id: scrollId.value }) });
+      r = await httpRequest(`${base}/_search/scroll`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ scroll: '1m', scroll_id: scrollId.value }),
+      });
     }
     return out;
   }
 
   private async deleteRealIndex(): Promise<void> {
     if (!this.isReal) return;
-    await httpRequest(`${this.endpoint}/${this.index}`, { method: 'DELETE' }).catch(() => undefined);
+    await httpRequest(`${this.endpoint}/${this.index}`, { method: 'DELETE' }).catch(
+      () => undefined,
+    );
   }
 
   /** Every object in the dead-letter bucket, parsed. */
@@ -293,8 +377,11 @@ export class E2eHarness {
       let parseError: string | undefined;
       try {
         const trimmed = body.trim();
-        if (trimmed.startsWith('[')) letters.push(...(JSON.parse(trimmed) as Array<Record<string, unknown>>));
-        else if (trimmed.includes('\n')) for (const line of trimmed.split('\n')) letters.push(JSON.parse(line) as Record<string, unknown>);
+        if (trimmed.startsWith('['))
+          letters.push(...(JSON.parse(trimmed) as Array<Record<string, unknown>>));
+        else if (trimmed.includes('\n'))
+          for (const line of trimmed.split('\n'))
+            letters.push(JSON.parse(line) as Record<string, unknown>);
         else letters.push(JSON.parse(trimmed) as Record<string, unknown>);
       } catch (e) {
         parseError = (e as Error).message;
@@ -303,7 +390,13 @@ export class E2eHarness {
         key: o.key,
         body,
         writes: o.writes,
-        letters: letters.map((raw) => ({ record: raw['record'], errorType: raw['errorType'], reason: raw['reason'], index: raw['index'], raw })),
+        letters: letters.map((raw) => ({
+          record: raw['record'],
+          errorType: raw['errorType'],
+          reason: raw['reason'],
+          index: raw['index'],
+          raw,
+        })),
         parseError,
       };
     });

@@ -93,6 +93,9 @@ export class ServerLifecycle {
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
     // Requests whose delay timer was cleared never settle; only wait for the rest, bounded.
-    await Promise.race([Promise.allSettled([...this.pendingWork]), new Promise((r) => setTimeout(r, 50).unref())]);
+    await Promise.race([
+      Promise.allSettled([...this.pendingWork]),
+      new Promise((r) => setTimeout(r, 50).unref()),
+    ]);
   }
 }

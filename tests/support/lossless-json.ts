@@ -11,11 +11,31 @@
  */
 
 export type JsonNode =
-  | { readonly kind: 'object'; readonly members: ReadonlyArray<readonly [string, JsonNode]>; readonly start: number; readonly end: number }
-  | { readonly kind: 'array'; readonly items: readonly JsonNode[]; readonly start: number; readonly end: number }
-  | { readonly kind: 'string'; readonly value: string; readonly start: number; readonly end: number }
+  | {
+      readonly kind: 'object';
+      readonly members: ReadonlyArray<readonly [string, JsonNode]>;
+      readonly start: number;
+      readonly end: number;
+    }
+  | {
+      readonly kind: 'array';
+      readonly items: readonly JsonNode[];
+      readonly start: number;
+      readonly end: number;
+    }
+  | {
+      readonly kind: 'string';
+      readonly value: string;
+      readonly start: number;
+      readonly end: number;
+    }
   | { readonly kind: 'number'; readonly raw: string; readonly start: number; readonly end: number }
-  | { readonly kind: 'boolean'; readonly value: boolean; readonly start: number; readonly end: number }
+  | {
+      readonly kind: 'boolean';
+      readonly value: boolean;
+      readonly start: number;
+      readonly end: number;
+    }
   | { readonly kind: 'null'; readonly start: number; readonly end: number };
 
 export type JsonObjectNode = Extract<JsonNode, { kind: 'object' }>;
@@ -189,7 +209,9 @@ export function parseLossless(text: string): JsonNode {
       if (next !== undefined && /[0-9.eE+-]/.test(next)) fail('malformed number');
       return { kind: 'number', raw: m[0], start, end: pos };
     }
-    return fail(pos >= text.length ? 'unexpected end of input' : `unexpected character ${JSON.stringify(c)}`);
+    return fail(
+      pos >= text.length ? 'unexpected end of input' : `unexpected character ${JSON.stringify(c)}`,
+    );
   };
 
   const root = parseValue(0);
@@ -244,7 +266,8 @@ export function stringifyLossless(node: JsonNode): string {
  * Converts a node to a plain JS value for convenient assertions, with numbers as
  * `{ $number: raw }` so no precision is lost. Object member order is kept; the last duplicate wins.
  */
-export type PlainJson = null | boolean | string | { $number: string } | PlainJson[] | { [k: string]: PlainJson };
+export type PlainJson =
+  null | boolean | string | { $number: string } | PlainJson[] | { [k: string]: PlainJson };
 export function toPlain(node: JsonNode): PlainJson {
   switch (node.kind) {
     case 'object': {
@@ -295,7 +318,8 @@ export function diffLossless(a: JsonNode, b: JsonNode, path = '$'): string | nul
     }
     case 'array': {
       const bi = (b as Extract<JsonNode, { kind: 'array' }>).items;
-      if (a.items.length !== bi.length) return `${path}: array length ${a.items.length} vs ${bi.length}`;
+      if (a.items.length !== bi.length)
+        return `${path}: array length ${a.items.length} vs ${bi.length}`;
       for (let i = 0; i < a.items.length; i++) {
         const d = diffLossless(a.items[i] as JsonNode, bi[i] as JsonNode, `${path}[${i}]`);
         if (d) return d;

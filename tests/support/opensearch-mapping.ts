@@ -131,12 +131,16 @@ function isObjectType(t: FieldType): boolean {
 export function parseMappingDefinition(def: unknown, path = ''): FieldMapping {
   const root: FieldMapping = { type: 'object', properties: new Map(), dynamic: 'true' };
   if (def === undefined || def === null) return root;
-  if (typeof def !== 'object' || Array.isArray(def)) throw new ParseFailure(mpe(`Root mapping definition has unsupported parameters: ${JSON.stringify(def)}`));
+  if (typeof def !== 'object' || Array.isArray(def))
+    throw new ParseFailure(
+      mpe(`Root mapping definition has unsupported parameters: ${JSON.stringify(def)}`),
+    );
   const d = def as Record<string, unknown>;
   if (d['dynamic'] !== undefined) root.dynamic = String(d['dynamic']) as Dynamic;
   const props = d['properties'];
   if (props !== undefined) {
-    if (typeof props !== 'object' || props === null) throw new ParseFailure(mpe(`properties must be an object at [${path}]`));
+    if (typeof props !== 'object' || props === null)
+      throw new ParseFailure(mpe(`properties must be an object at [${path}]`));
     for (const [name, spec] of Object.entries(props as Record<string, unknown>)) {
       root.properties!.set(name, parseFieldDefinition(spec, path ? `${path}.${name}` : name));
     }
@@ -149,11 +153,13 @@ function mpe(reason: string): MappingError {
 }
 
 function parseFieldDefinition(spec: unknown, path: string): FieldMapping {
-  if (typeof spec !== 'object' || spec === null) throw new ParseFailure(mpe(`Expected map for property [fields] on field [${path}]`));
+  if (typeof spec !== 'object' || spec === null)
+    throw new ParseFailure(mpe(`Expected map for property [fields] on field [${path}]`));
   const s = spec as Record<string, unknown>;
   const type = (s['type'] as string | undefined) ?? (s['properties'] ? 'object' : undefined);
   if (type === undefined) throw new ParseFailure(mpe(`No type specified for field [${path}]`));
-  if (!KNOWN_TYPES.has(type)) throw new ParseFailure(mpe(`No handler for type [${type}] declared on field [${path}]`));
+  if (!KNOWN_TYPES.has(type))
+    throw new ParseFailure(mpe(`No handler for type [${type}] declared on field [${path}]`));
   if (isObjectType(type as FieldType)) {
     const obj = parseMappingDefinition(s, path);
     obj.type = type as FieldType;
@@ -163,14 +169,16 @@ function parseFieldDefinition(spec: unknown, path: string): FieldMapping {
   const f: FieldMapping = { type: type as FieldType };
   if (type === 'scaled_float') {
     const sf = s['scaling_factor'];
-    if (typeof sf !== 'number' || !(sf > 0)) throw new ParseFailure(mpe(`Field [scaling_factor] is required for field [${path}]`));
+    if (typeof sf !== 'number' || !(sf > 0))
+      throw new ParseFailure(mpe(`Field [scaling_factor] is required for field [${path}]`));
     f.scalingFactor = sf;
   }
   if (typeof s['ignore_above'] === 'number') f.ignoreAbove = s['ignore_above'];
   if (typeof s['coerce'] === 'boolean') f.coerce = s['coerce'];
   if (s['fields'] !== undefined) {
     f.fields = new Map();
-    for (const [name, sub] of Object.entries(s['fields'] as Record<string, unknown>)) f.fields.set(name, parseFieldDefinition(sub, `${path}.${name}`));
+    for (const [name, sub] of Object.entries(s['fields'] as Record<string, unknown>))
+      f.fields.set(name, parseFieldDefinition(sub, `${path}.${name}`));
   }
   return f;
 }
@@ -181,8 +189,12 @@ export function mappingToJson(f: FieldMapping): Record<string, unknown> {
   if (f.dynamic !== undefined && f.dynamic !== 'true') out['dynamic'] = f.dynamic;
   if (f.scalingFactor !== undefined) out['scaling_factor'] = f.scalingFactor;
   if (f.ignoreAbove !== undefined) out['ignore_above'] = f.ignoreAbove;
-  if (f.properties) out['properties'] = Object.fromEntries([...f.properties].map(([k, v]) => [k, mappingToJson(v)]));
-  if (f.fields) out['fields'] = Object.fromEntries([...f.fields].map(([k, v]) => [k, mappingToJson(v)]));
+  if (f.properties)
+    out['properties'] = Object.fromEntries(
+      [...f.properties].map(([k, v]) => [k, mappingToJson(v)]),
+    );
+  if (f.fields)
+    out['fields'] = Object.fromEntries([...f.fields].map(([k, v]) => [k, mappingToJson(v)]));
   return out;
 }
 
@@ -235,7 +247,11 @@ export class IndexMapping {
     }
     const after = countFields(working);
     if (after > before && after > this.totalFieldsLimit) {
-      return { status: 400, type: 'illegal_argument_exception', reason: `Limit of total fields [${this.totalFieldsLimit}] has been exceeded` };
+      return {
+        status: 400,
+        type: 'illegal_argument_exception',
+        reason: `Limit of total fields [${this.totalFieldsLimit}] has been exceeded`,
+      };
     }
     this.root = working;
     return null;
@@ -248,7 +264,12 @@ class DocParser {
     private readonly id: string,
   ) {}
 
-  private fieldError(path: string, type: string, node: JsonNode, cause: { type: string; reason: string }): ParseFailure {
+  private fieldError(
+    path: string,
+    type: string,
+    node: JsonNode,
+    cause: { type: string; reason: string },
+  ): ParseFailure {
     return new ParseFailure({
       status: 400,
       type: 'mapper_parsing_exception',
@@ -257,20 +278,30 @@ class DocParser {
     });
   }
 
-  parseObject(mapping: FieldMapping, node: JsonObjectNode, path: string, inheritedDynamic: Dynamic): void {
+  parseObject(
+    mapping: FieldMapping,
+    node: JsonObjectNode,
+    path: string,
+    inheritedDynamic: Dynamic,
+  ): void {
     const dynamic = mapping.dynamic ?? inheritedDynamic;
     for (const [rawName, value] of node.members) {
       if (rawName.length === 0) {
         // GUESS on the exact wording; OpenSearch rejects empty field names.
         throw new ParseFailure(mpe(`failed to parse: field name cannot be an empty string`));
       }
-      if (rawName.trim().length === 0) throw new ParseFailure(mpe(`failed to parse: field name cannot contain only whitespace: ['${rawName}']`));
+      if (rawName.trim().length === 0)
+        throw new ParseFailure(
+          mpe(`failed to parse: field name cannot contain only whitespace: ['${rawName}']`),
+        );
       if (rawName.includes('.')) {
         // Dotted names are expanded into object paths (DocumentParser.splitAndValidatePath).
         const parts = rawName.split('.');
         if (parts.some((p) => p.length === 0)) {
           throw new ParseFailure(
-            mpe(`failed to parse: object field starting or ending with a [.] makes object resolution ambiguous: [${rawName}]`),
+            mpe(
+              `failed to parse: object field starting or ending with a [.] makes object resolution ambiguous: [${rawName}]`,
+            ),
           );
         }
         let cur = mapping;
@@ -286,7 +317,11 @@ class DocParser {
             next = { type: 'object', properties: new Map() };
             cur.properties!.set(seg, next);
           } else if (!isObjectType(next.type)) {
-            throw new ParseFailure(mpe(`Could not dynamically add mapping for field [${rawName}]. Existing mapping for [${curPath}] must be of type object but found [${next.type}].`));
+            throw new ParseFailure(
+              mpe(
+                `Could not dynamically add mapping for field [${rawName}]. Existing mapping for [${curPath}] must be of type object but found [${next.type}].`,
+              ),
+            );
           }
           curDynamic = next.dynamic ?? curDynamic;
           cur = next;
@@ -306,7 +341,13 @@ class DocParser {
     });
   }
 
-  private parseField(parent: FieldMapping, name: string, value: JsonNode, parentPath: string, dynamic: Dynamic): void {
+  private parseField(
+    parent: FieldMapping,
+    name: string,
+    value: JsonNode,
+    parentPath: string,
+    dynamic: Dynamic,
+  ): void {
     const path = parentPath ? `${parentPath}.${name}` : name;
     if (value.kind === 'null') return;
     if (value.kind === 'array') {
@@ -318,7 +359,10 @@ class DocParser {
     if (value.kind === 'object') {
       if (existing) {
         if (!isObjectType(existing.type)) {
-          throw this.fieldError(path, existing.type, value, { type: 'illegal_state_exception', reason: `Can't get text on a START_OBJECT` });
+          throw this.fieldError(path, existing.type, value, {
+            type: 'illegal_state_exception',
+            reason: `Can't get text on a START_OBJECT`,
+          });
         }
         this.parseObject(existing, value, path, existing.dynamic ?? dynamic);
         return;
@@ -332,7 +376,11 @@ class DocParser {
     }
     if (existing) {
       if (isObjectType(existing.type)) {
-        throw new ParseFailure(mpe(`object mapping for [${path}] tried to parse field [${name}] as object, but found a concrete value`));
+        throw new ParseFailure(
+          mpe(
+            `object mapping for [${path}] tried to parse field [${name}] as object, but found a concrete value`,
+          ),
+        );
       }
       this.parseScalar(existing, value, path);
       return;
@@ -357,21 +405,39 @@ class DocParser {
       case 'unsigned_long': {
         const [lo, hi] = LIMITS[t] as [bigint, bigint];
         if (value.kind === 'boolean') {
-          throw this.fieldError(path, t, value, { type: 'json_parse_exception', reason: `Current token (VALUE_${value.value ? 'TRUE' : 'FALSE'}) not numeric, can not use numeric value accessors` });
+          throw this.fieldError(path, t, value, {
+            type: 'json_parse_exception',
+            reason: `Current token (VALUE_${value.value ? 'TRUE' : 'FALSE'}) not numeric, can not use numeric value accessors`,
+          });
         }
         let text: string;
         if (value.kind === 'string') {
           if (value.value.length === 0) return; // GUESS: empty string treated as null
           text = value.value.trim();
-          if (!coerce) throw this.fieldError(path, t, value, { type: 'illegal_argument_exception', reason: `[coerce] is false, strings are not accepted` });
+          if (!coerce)
+            throw this.fieldError(path, t, value, {
+              type: 'illegal_argument_exception',
+              reason: `[coerce] is false, strings are not accepted`,
+            });
         } else {
           text = value.raw;
         }
         const n = toIntegerOrNull(text, coerce);
-        if (n === 'not-a-number') throw this.fieldError(path, t, value, { type: 'number_format_exception', reason: `For input string: "${text}"` });
-        if (n === 'decimal-part') throw this.fieldError(path, t, value, { type: 'illegal_argument_exception', reason: `Value [${text}] has a decimal part` });
+        if (n === 'not-a-number')
+          throw this.fieldError(path, t, value, {
+            type: 'number_format_exception',
+            reason: `For input string: "${text}"`,
+          });
+        if (n === 'decimal-part')
+          throw this.fieldError(path, t, value, {
+            type: 'illegal_argument_exception',
+            reason: `Value [${text}] has a decimal part`,
+          });
         if (n < lo || n > hi) {
-          throw this.fieldError(path, t, value, { type: 'illegal_argument_exception', reason: `Value [${text}] is out of range for a ${t === 'long' ? 'long' : t}` });
+          throw this.fieldError(path, t, value, {
+            type: 'illegal_argument_exception',
+            reason: `Value [${text}] is out of range for a ${t === 'long' ? 'long' : t}`,
+          });
         }
         return;
       }
@@ -380,22 +446,32 @@ class DocParser {
       case 'half_float':
       case 'scaled_float': {
         if (value.kind === 'boolean') {
-          throw this.fieldError(path, t, value, { type: 'json_parse_exception', reason: `Current token (VALUE_${value.value ? 'TRUE' : 'FALSE'}) not numeric, can not use numeric value accessors` });
+          throw this.fieldError(path, t, value, {
+            type: 'json_parse_exception',
+            reason: `Current token (VALUE_${value.value ? 'TRUE' : 'FALSE'}) not numeric, can not use numeric value accessors`,
+          });
         }
         let text: string;
         if (value.kind === 'string') {
           if (value.value.length === 0) return; // GUESS: empty string treated as null
           text = value.value.trim();
           if (!/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(text)) {
-            throw this.fieldError(path, t, value, { type: 'number_format_exception', reason: `For input string: "${text}"` });
+            throw this.fieldError(path, t, value, {
+              type: 'number_format_exception',
+              reason: `For input string: "${text}"`,
+            });
           }
         } else {
           text = value.raw;
         }
         const d = Number(text);
-        const max = t === 'float' ? FLOAT_MAX : t === 'half_float' ? HALF_FLOAT_MAX : Number.MAX_VALUE;
+        const max =
+          t === 'float' ? FLOAT_MAX : t === 'half_float' ? HALF_FLOAT_MAX : Number.MAX_VALUE;
         if (!Number.isFinite(d) || Math.abs(d) > max) {
-          throw this.fieldError(path, t, value, { type: 'illegal_argument_exception', reason: `[${t}] supports only finite values, but got [${Number.isFinite(d) && Math.abs(d) <= Number.MAX_VALUE ? 'Infinity' : d}]` });
+          throw this.fieldError(path, t, value, {
+            type: 'illegal_argument_exception',
+            reason: `[${t}] supports only finite values, but got [${Number.isFinite(d) && Math.abs(d) <= Number.MAX_VALUE ? 'Infinity' : d}]`,
+          });
         }
         return;
       }
@@ -403,14 +479,23 @@ class DocParser {
         if (value.kind === 'boolean') return;
         if (value.kind === 'string') {
           if (value.value === 'true' || value.value === 'false' || value.value === '') return; // GUESS: "" as null
-          throw this.fieldError(path, t, value, { type: 'illegal_argument_exception', reason: `Failed to parse value [${value.value}] as only [true] or [false] are allowed.` });
+          throw this.fieldError(path, t, value, {
+            type: 'illegal_argument_exception',
+            reason: `Failed to parse value [${value.value}] as only [true] or [false] are allowed.`,
+          });
         }
-        throw this.fieldError(path, t, value, { type: 'json_parse_exception', reason: `Current token (VALUE_NUMBER_INT) not of boolean type` });
+        throw this.fieldError(path, t, value, {
+          type: 'json_parse_exception',
+          reason: `Current token (VALUE_NUMBER_INT) not of boolean type`,
+        });
       }
       case 'date': {
         if (value.kind === 'number') return; // epoch_millis
         if (value.kind === 'string' && DATE_DETECT_RE.test(value.value)) return;
-        throw this.fieldError(path, t, value, { type: 'illegal_argument_exception', reason: `failed to parse date field [${preview(value, this.text)}] with format [strict_date_optional_time||epoch_millis]` });
+        throw this.fieldError(path, t, value, {
+          type: 'illegal_argument_exception',
+          reason: `failed to parse date field [${preview(value, this.text)}] with format [strict_date_optional_time||epoch_millis]`,
+        });
       }
       default:
         // text, keyword, binary, ip, flat_object: strings, numbers and booleans are all text.
@@ -423,7 +508,10 @@ function dynamicFieldFor(value: JsonNode): FieldMapping {
   switch (value.kind) {
     case 'string':
       if (DATE_DETECT_RE.test(value.value)) return { type: 'date' };
-      return { type: 'text', fields: new Map([['keyword', { type: 'keyword', ignoreAbove: 256 }]]) };
+      return {
+        type: 'text',
+        fields: new Map([['keyword', { type: 'keyword', ignoreAbove: 256 }]]),
+      };
     case 'number':
       return /[.eE]/.test(value.raw) ? { type: 'float' } : { type: 'long' };
     case 'boolean':
@@ -445,7 +533,10 @@ function toIntegerOrNull(text: string, coerce: boolean): bigint | 'not-a-number'
     digits = '0'.repeat(-pointPos) + digits;
     pointPos = 0;
   }
-  const intDigits = pointPos >= digits.length ? digits + '0'.repeat(pointPos - digits.length) : digits.slice(0, pointPos);
+  const intDigits =
+    pointPos >= digits.length
+      ? digits + '0'.repeat(pointPos - digits.length)
+      : digits.slice(0, pointPos);
   const fracDigits = pointPos >= digits.length ? '' : digits.slice(pointPos);
   if (!coerce && /[1-9]/.test(fracDigits)) return 'decimal-part';
   return sign * BigInt(intDigits === '' ? '0' : intDigits);

@@ -37,7 +37,12 @@ import { gunzipSync, inflateSync } from 'node:zlib';
 import { OpenSearchFaults, type BulkItemView, type RequestFaultDecision } from './faults';
 import { BodyTooLarge, readBody, ServerLifecycle } from './http-util';
 import { parseLossless, type JsonNode, JsonSyntaxError, member } from './lossless-json';
-import { IndexMapping, mappingToJson, parseMappingDefinition, type MappingError } from './opensearch-mapping';
+import {
+  IndexMapping,
+  mappingToJson,
+  parseMappingDefinition,
+  type MappingError,
+} from './opensearch-mapping';
 import { headerValues, Sigv4Verifier, type Sigv4Credentials } from './sigv4-verifier';
 
 export const MAX_VERSION = 9223372036854775807n;
@@ -151,13 +156,17 @@ export class RawJson {
 }
 
 const isPlainObject = (v: unknown): v is Record<string, unknown> =>
-  v !== null && typeof v === 'object' && !Array.isArray(v) && Object.getPrototypeOf(v) === Object.prototype;
+  v !== null &&
+  typeof v === 'object' &&
+  !Array.isArray(v) &&
+  Object.getPrototypeOf(v) === Object.prototype;
 
 /** JSON.stringify that writes bigint as a JSON number and RawJson verbatim. */
 export function serialize(v: unknown): string {
   if (v instanceof RawJson) return v.text;
   if (typeof v === 'bigint') return v.toString();
-  if (Array.isArray(v)) return `[${v.map((x) => (x === undefined ? 'null' : serialize(x))).join(',')}]`;
+  if (Array.isArray(v))
+    return `[${v.map((x) => (x === undefined ? 'null' : serialize(x))).join(',')}]`;
   if (isPlainObject(v)) {
     return `{${Object.entries(v)
       .filter(([, x]) => x !== undefined)
@@ -167,7 +176,12 @@ export function serialize(v: unknown): string {
   return JSON.stringify(v) ?? 'null';
 }
 
-function errorBody(status: number, type: string, reason: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+function errorBody(
+  status: number,
+  type: string,
+  reason: string,
+  extra: Record<string, unknown> = {},
+): Record<string, unknown> {
   const cause = { type, reason, ...extra };
   return { error: { root_cause: [cause], ...cause }, status };
 }
@@ -179,12 +193,20 @@ function parseTimeValueMs(v: unknown): number | undefined {
   if (!m) return undefined;
   const n = Number(m[1]);
   const unit = m[2] ?? 'ms';
-  return n * ({ ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as Record<string, number>)[unit]!;
+  return (
+    n *
+    ({ ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as Record<string, number>)[unit]!
+  );
 }
 
-function flattenSettings(obj: unknown, prefix = '', out: Record<string, unknown> = {}): Record<string, unknown> {
+function flattenSettings(
+  obj: unknown,
+  prefix = '',
+  out: Record<string, unknown> = {},
+): Record<string, unknown> {
   if (obj && typeof obj === 'object' && !Array.isArray(obj)) {
-    for (const [k, v] of Object.entries(obj as Record<string, unknown>)) flattenSettings(v, prefix ? `${prefix}.${k}` : k, out);
+    for (const [k, v] of Object.entries(obj as Record<string, unknown>))
+      flattenSettings(v, prefix ? `${prefix}.${k}` : k, out);
   } else {
     out[prefix] = obj;
   }
@@ -195,7 +217,8 @@ function validIndexName(name: string): string | null {
   if (name.length === 0) return 'must not be empty';
   if (name !== name.toLowerCase()) return 'must be lowercase';
   if (/^[-_+]/.test(name)) return "must not start with '_', '-', or '+'";
-  if (/[\\/*?"<>| ,#:]/.test(name)) return 'must not contain the following characters [ , ", *, \\, <, |, ,, >, /, ?]';
+  if (/[\\/*?"<>| ,#:]/.test(name))
+    return 'must not contain the following characters [ , ", *, \\, <, |, ,, >, /, ?]';
   if (name === '.' || name === '..') return "must not be '.' or '..'";
   if (Buffer.byteLength(name) > 255) return 'index name is too long';
   return null;
@@ -210,7 +233,8 @@ export function applyFilterPath(value: unknown, filterPath: string): unknown {
   const includes = patterns.filter((p) => !p.startsWith('-')).map((p) => p.split('.'));
   const excludes = patterns.filter((p) => p.startsWith('-')).map((p) => p.slice(1).split('.'));
   const segMatch = (pat: string, key: string): boolean =>
-    pat === '*' || new RegExp(`^${pat.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`).test(key);
+    pat === '*' ||
+    new RegExp(`^${pat.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`).test(key);
 
   // Advance a set of pattern suffixes through one key. Returns [fullyMatched, remainingSuffixes].
   const step = (pats: string[][], key: string): [boolean, string[][]] => {
@@ -316,7 +340,12 @@ export class OpenSearchStandIn {
     this.limits = { maxPayloadBytes: options.maxPayloadBytes ?? 10 * 1024 * 1024 };
     if ((options.auth ?? 'sigv4') === 'sigv4') {
       if (!options.credentials) throw new Error('sigv4 auth needs credentials');
-      this.verifier = new Sigv4Verifier({ region: options.region ?? 'us-east-1', service: 'es', credentials: options.credentials, now: this.now });
+      this.verifier = new Sigv4Verifier({
+        region: options.region ?? 'us-east-1',
+        service: 'es',
+        credentials: options.credentials,
+        now: this.now,
+      });
     }
   }
 
@@ -344,7 +373,10 @@ export class OpenSearchStandIn {
   /** Waits (bounded) for requests still being handled, e.g. delayed by a `slow` fault. */
   async quiesce(maxMs = 15_000): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([Promise.allSettled([...this.inFlight]), new Promise((r) => (timer = setTimeout(r, maxMs)))]);
+    await Promise.race([
+      Promise.allSettled([...this.inFlight]),
+      new Promise((r) => (timer = setTimeout(r, maxMs))),
+    ]);
     if (timer) clearTimeout(timer);
   }
 
@@ -377,8 +409,14 @@ export class OpenSearchStandIn {
     const idx = this.indices.get(name);
     if (!idx) return { docs: new Map(), tombstones: new Map(), mapping: {}, fieldCount: 0 };
     const tombstones = new Map<string, Tombstone>();
-    for (const [id, t] of idx.tombstones) tombstones.set(id, { ...t, expired: this.now() - t.deletedAt > idx.gcDeletesMs });
-    return { docs: new Map(idx.docs), tombstones, mapping: mappingToJson(idx.mapping.root), fieldCount: idx.mapping.fieldCount };
+    for (const [id, t] of idx.tombstones)
+      tombstones.set(id, { ...t, expired: this.now() - t.deletedAt > idx.gcDeletesMs });
+    return {
+      docs: new Map(idx.docs),
+      tombstones,
+      mapping: mappingToJson(idx.mapping.root),
+      fieldCount: idx.mapping.fieldCount,
+    };
   }
 
   /** A comparable snapshot: sorted [id, version, rawSource] (for "nothing changed" checks). */
@@ -394,24 +432,45 @@ export class OpenSearchStandIn {
     return this.requests.filter((r) => /(^|\/)_bulk$/.test(r.path));
   }
 
-  private doCreateIndex(name: string, body: { settings?: unknown; mappings?: unknown }): IndexState {
+  private doCreateIndex(
+    name: string,
+    body: { settings?: unknown; mappings?: unknown },
+  ): IndexState {
     const bad = validIndexName(name);
-    if (bad) throw new HttpError(400, 'invalid_index_name_exception', `Invalid index name [${name}], ${bad}`, { index: name });
+    if (bad)
+      throw new HttpError(
+        400,
+        'invalid_index_name_exception',
+        `Invalid index name [${name}], ${bad}`,
+        { index: name },
+      );
     if (this.indices.has(name)) {
       const existing = this.indices.get(name)!;
-      throw new HttpError(400, 'resource_already_exists_exception', `index [${name}/${existing.uuid}] already exists`, {
-        index_uuid: existing.uuid,
-        index: name,
-      });
+      throw new HttpError(
+        400,
+        'resource_already_exists_exception',
+        `index [${name}/${existing.uuid}] already exists`,
+        {
+          index_uuid: existing.uuid,
+          index: name,
+        },
+      );
     }
     const settings = flattenSettings(body.settings ?? {});
-    const norm = (k: string): unknown => settings[k] ?? settings[`index.${k}`] ?? settings[k.replace(/^index\./, '')];
+    const norm = (k: string): unknown =>
+      settings[k] ?? settings[`index.${k}`] ?? settings[k.replace(/^index\./, '')];
     const limitRaw = norm('index.mapping.total_fields.limit');
-    const totalFieldsLimit = limitRaw === undefined ? (this.options.totalFieldsLimit ?? 1000) : Number(limitRaw);
+    const totalFieldsLimit =
+      limitRaw === undefined ? (this.options.totalFieldsLimit ?? 1000) : Number(limitRaw);
     const gcRaw = norm('index.gc_deletes');
-    const gcDeletesMs = gcRaw === undefined ? (this.options.gcDeletesMs ?? 60_000) : parseTimeValueMs(gcRaw);
+    const gcDeletesMs =
+      gcRaw === undefined ? (this.options.gcDeletesMs ?? 60_000) : parseTimeValueMs(gcRaw);
     if (gcDeletesMs === undefined || !Number.isFinite(totalFieldsLimit)) {
-      throw new HttpError(400, 'illegal_argument_exception', `failed to parse index settings ${JSON.stringify(body.settings)}`);
+      throw new HttpError(
+        400,
+        'illegal_argument_exception',
+        `failed to parse index settings ${JSON.stringify(body.settings)}`,
+      );
     }
     let root;
     try {
@@ -432,7 +491,11 @@ export class OpenSearchStandIn {
       settings,
     };
     if (state.mapping.fieldCount > totalFieldsLimit) {
-      throw new HttpError(400, 'illegal_argument_exception', `Limit of total fields [${totalFieldsLimit}] has been exceeded`);
+      throw new HttpError(
+        400,
+        'illegal_argument_exception',
+        `Limit of total fields [${totalFieldsLimit}] has been exceeded`,
+      );
     }
     this.indices.set(name, state);
     return state;
@@ -469,7 +532,11 @@ export class OpenSearchStandIn {
     this.requests.push(rec);
     const mutable = rec as { -readonly [K in keyof RecordedRequest]: RecordedRequest[K] };
 
-    const send = (status: number, body: unknown, extraHeaders: Record<string, string> = {}): void => {
+    const send = (
+      status: number,
+      body: unknown,
+      extraHeaders: Record<string, string> = {},
+    ): void => {
       rec.status = status;
       rec.durationMs = this.now() - started;
       if (res.destroyed || res.writableEnded) return;
@@ -477,7 +544,11 @@ export class OpenSearchStandIn {
       const fp = query.get('filter_path');
       if (fp && status < 300 && body && typeof body === 'object') out = applyFilterPath(body, fp);
       const text = req.method === 'HEAD' ? '' : serialize(out);
-      res.writeHead(status, { 'content-type': 'application/json; charset=UTF-8', 'content-length': String(Buffer.byteLength(text)), ...extraHeaders });
+      res.writeHead(status, {
+        'content-type': 'application/json; charset=UTF-8',
+        'content-length': String(Buffer.byteLength(text)),
+        ...extraHeaders,
+      });
       res.end(text);
     };
     const drop = (note: string): void => {
@@ -521,7 +592,12 @@ export class OpenSearchStandIn {
       });
     }
     if (this.verifier) {
-      const v = this.verifier.verify({ method: rec.method, url, rawHeaders: req.rawHeaders, body: raw });
+      const v = this.verifier.verify({
+        method: rec.method,
+        url,
+        rawHeaders: req.rawHeaders,
+        body: raw,
+      });
       if (!v.ok) {
         rec.note = `sigv4 ${v.check}: ${v.message.split('\n')[0]}`;
         return send(403, { message: v.message, check: v.check });
@@ -532,24 +608,50 @@ export class OpenSearchStandIn {
       if (decision.status === 429) {
         return send(
           429,
-          errorBody(429, 'es_rejected_execution_exception', 'rejected execution of coordinating operation [coordinating_and_primary_bytes=0, replica_bytes=0, all_bytes=0, coordinating_operation_bytes=0, max_coordinating_and_primary_bytes=0]'),
+          errorBody(
+            429,
+            'es_rejected_execution_exception',
+            'rejected execution of coordinating operation [coordinating_and_primary_bytes=0, replica_bytes=0, all_bytes=0, coordinating_operation_bytes=0, max_coordinating_and_primary_bytes=0]',
+          ),
         );
       }
-      if (decision.status === 503) return send(503, errorBody(503, 'cluster_block_exception', 'blocked by: [SERVICE_UNAVAILABLE/2/no master];'));
+      if (decision.status === 503)
+        return send(
+          503,
+          errorBody(
+            503,
+            'cluster_block_exception',
+            'blocked by: [SERVICE_UNAVAILABLE/2/no master];',
+          ),
+        );
       return send(decision.status, { message: `stand-in fault ${decision.status}` });
     }
-    if (decision.dropAfterBody) return drop('fault: connection dropped after the body was read (nothing applied)');
+    if (decision.dropAfterBody)
+      return drop('fault: connection dropped after the body was read (nothing applied)');
 
     let body: Buffer;
     try {
       if (encoding === 'gzip') body = gunzipSync(raw);
       else if (encoding === 'deflate') body = inflateSync(raw);
       else if (encoding === '' || encoding === 'identity') body = raw;
-      else throw new HttpError(400, 'illegal_argument_exception', `unsupported Content-Encoding [${encoding}]`);
+      else
+        throw new HttpError(
+          400,
+          'illegal_argument_exception',
+          `unsupported Content-Encoding [${encoding}]`,
+        );
     } catch (e) {
-      if (e instanceof HttpError) return send(e.status, errorBody(e.status, e.type, e.message, e.extra));
+      if (e instanceof HttpError)
+        return send(e.status, errorBody(e.status, e.type, e.message, e.extra));
       rec.note = 'bad compressed body';
-      return send(400, errorBody(400, 'illegal_argument_exception', `failed to decompress request body: ${(e as Error).message}`));
+      return send(
+        400,
+        errorBody(
+          400,
+          'illegal_argument_exception',
+          `failed to decompress request body: ${(e as Error).message}`,
+        ),
+      );
     }
     mutable.bodyBytes = body.length;
 
@@ -580,19 +682,42 @@ export class OpenSearchStandIn {
     send(status, payload);
   }
 
-  private route(rec: RecordedRequest, path: string, query: URLSearchParams, headers: Record<string, string>, body: Buffer): [number, unknown] {
-    const segs = path.split('/').filter((s) => s.length > 0).map((s) => decodeURIComponent(s));
+  private route(
+    rec: RecordedRequest,
+    path: string,
+    query: URLSearchParams,
+    headers: Record<string, string>,
+    body: Buffer,
+  ): [number, unknown] {
+    const segs = path
+      .split('/')
+      .filter((s) => s.length > 0)
+      .map((s) => decodeURIComponent(s));
     const m = rec.method;
     if (segs.length === 0) {
       if (m === 'GET' || m === 'HEAD') {
-        return [200, { name: 'stand-in', cluster_name: '123456789012:stand-in', version: { distribution: 'opensearch', number: '2.17.0' }, tagline: 'The OpenSearch Project: https://opensearch.org/' }];
+        return [
+          200,
+          {
+            name: 'stand-in',
+            cluster_name: '123456789012:stand-in',
+            version: { distribution: 'opensearch', number: '2.17.0' },
+            tagline: 'The OpenSearch Project: https://opensearch.org/',
+          },
+        ];
       }
     }
     if (segs[segs.length - 1] === '_bulk' && segs.length <= 2) {
-      if (m !== 'POST' && m !== 'PUT') throw new HttpError(405, 'method_not_allowed', `Incorrect HTTP method for uri [${rec.url}] and method [${m}], allowed: [POST, PUT]`);
+      if (m !== 'POST' && m !== 'PUT')
+        throw new HttpError(
+          405,
+          'method_not_allowed',
+          `Incorrect HTTP method for uri [${rec.url}] and method [${m}], allowed: [POST, PUT]`,
+        );
       return this.bulk(rec, segs.length === 2 ? segs[0] : undefined, query, headers, body);
     }
-    if (segs[0] === '_cluster' && segs[1] === 'health') return [200, { cluster_name: 'stand-in', status: 'green', number_of_nodes: 1 }];
+    if (segs[0] === '_cluster' && segs[1] === 'health')
+      return [200, { cluster_name: 'stand-in', status: 'green', number_of_nodes: 1 }];
     const [indexName, op, id] = segs as [string, string | undefined, string | undefined];
     if (segs.length === 1 && !indexName.startsWith('_')) {
       if (m === 'PUT') {
@@ -610,7 +735,15 @@ export class OpenSearchStandIn {
       if (m === 'HEAD') return [this.indices.has(indexName) ? 200 : 404, {}];
       if (m === 'GET') {
         const idx = this.requireIndex(indexName);
-        return [200, { [indexName]: { mappings: mappingToJson(idx.mapping.root), settings: { index: { ...idx.settings, uuid: idx.uuid } } } }];
+        return [
+          200,
+          {
+            [indexName]: {
+              mappings: mappingToJson(idx.mapping.root),
+              settings: { index: { ...idx.settings, uuid: idx.uuid } },
+            },
+          },
+        ];
       }
       if (m === 'DELETE') {
         this.requireIndex(indexName);
@@ -628,37 +761,82 @@ export class OpenSearchStandIn {
     }
     if (segs.length === 2 && op === '_count' && (m === 'GET' || m === 'POST')) {
       const idx = this.requireIndex(indexName);
-      return [200, { count: idx.docs.size, _shards: { total: 1, successful: 1, skipped: 0, failed: 0 } }];
+      return [
+        200,
+        { count: idx.docs.size, _shards: { total: 1, successful: 1, skipped: 0, failed: 0 } },
+      ];
     }
     if (segs.length === 3 && op === '_doc' && id !== undefined && (m === 'GET' || m === 'HEAD')) {
       const idx = this.requireIndex(indexName);
       const doc = idx.docs.get(id);
       if (!doc) return [404, { _index: indexName, _id: id, found: false }];
       // _source is spliced in as the raw text that was indexed, as OpenSearch returns it.
-      return [200, { _index: indexName, _id: id, _version: doc.version, _seq_no: doc.seqNo, _primary_term: 1, found: true, _source: new RawJson(doc.rawSource) }];
+      return [
+        200,
+        {
+          _index: indexName,
+          _id: id,
+          _version: doc.version,
+          _seq_no: doc.seqNo,
+          _primary_term: 1,
+          found: true,
+          _source: new RawJson(doc.rawSource),
+        },
+      ];
     }
-    throw new HttpError(400, 'illegal_argument_exception', `no handler found for uri [${rec.url}] and method [${m}]`);
+    throw new HttpError(
+      400,
+      'illegal_argument_exception',
+      `no handler found for uri [${rec.url}] and method [${m}]`,
+    );
   }
 
   private requireIndex(name: string): IndexState {
     const idx = this.indices.get(name);
-    if (!idx) throw new HttpError(404, 'index_not_found_exception', `no such index [${name}]`, { 'resource.type': 'index_or_alias', 'resource.id': name, index: name });
+    if (!idx)
+      throw new HttpError(404, 'index_not_found_exception', `no such index [${name}]`, {
+        'resource.type': 'index_or_alias',
+        'resource.id': name,
+        index: name,
+      });
     return idx;
   }
 
   // ---------------------------------------------------------------- _bulk
 
-  private bulk(rec: RecordedRequest, defaultIndex: string | undefined, _query: URLSearchParams, headers: Record<string, string>, body: Buffer): [number, unknown] {
+  private bulk(
+    rec: RecordedRequest,
+    defaultIndex: string | undefined,
+    _query: URLSearchParams,
+    headers: Record<string, string>,
+    body: Buffer,
+  ): [number, unknown] {
     const started = this.now();
     const ct = (headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
     if (ct !== 'application/x-ndjson') {
       rec.note = `content-type ${JSON.stringify(headers['content-type'])}`;
-      return [406, { error: `Content-Type header [${headers['content-type'] ?? ''}] is not supported (the stand-in requires application/x-ndjson for _bulk)`, status: 406 }];
+      return [
+        406,
+        {
+          error: `Content-Type header [${headers['content-type'] ?? ''}] is not supported (the stand-in requires application/x-ndjson for _bulk)`,
+          status: 406,
+        },
+      ];
     }
     const text = body.toString('utf8');
     rec.body = text;
-    if (text.length === 0) throw new HttpError(400, 'action_request_validation_exception', 'Validation Failed: 1: no requests added;');
-    if (!text.endsWith('\n')) throw new HttpError(400, 'illegal_argument_exception', 'The bulk request must be terminated by a newline [\\n]');
+    if (text.length === 0)
+      throw new HttpError(
+        400,
+        'action_request_validation_exception',
+        'Validation Failed: 1: no requests added;',
+      );
+    if (!text.endsWith('\n'))
+      throw new HttpError(
+        400,
+        'illegal_argument_exception',
+        'The bulk request must be terminated by a newline [\\n]',
+      );
 
     const lines = text.split('\n');
     lines.pop(); // the empty string after the final newline
@@ -671,25 +849,62 @@ export class OpenSearchStandIn {
       try {
         node = parseLossless(line);
       } catch (e) {
-        throw new HttpError(400, 'x_content_parse_exception', `[${lineNo}:${e instanceof JsonSyntaxError ? e.position + 1 : 1}] Malformed action/metadata line [${lineNo}], ${(e as Error).message}`);
+        throw new HttpError(
+          400,
+          'x_content_parse_exception',
+          `[${lineNo}:${e instanceof JsonSyntaxError ? e.position + 1 : 1}] Malformed action/metadata line [${lineNo}], ${(e as Error).message}`,
+        );
       }
-      if (node.kind !== 'object') throw new HttpError(400, 'illegal_argument_exception', `Malformed action/metadata line [${lineNo}], expected START_OBJECT but found [${node.kind}]`);
-      if (node.members.length !== 1) throw new HttpError(400, 'illegal_argument_exception', `Malformed action/metadata line [${lineNo}], expected a single action`);
+      if (node.kind !== 'object')
+        throw new HttpError(
+          400,
+          'illegal_argument_exception',
+          `Malformed action/metadata line [${lineNo}], expected START_OBJECT but found [${node.kind}]`,
+        );
+      if (node.members.length !== 1)
+        throw new HttpError(
+          400,
+          'illegal_argument_exception',
+          `Malformed action/metadata line [${lineNo}], expected a single action`,
+        );
       const [actionName, meta] = node.members[0] as [string, JsonNode];
-      if (actionName === 'update') throw new HttpError(400, 'illegal_argument_exception', `the stand-in does not implement bulk [update] (line ${lineNo})`);
+      if (actionName === 'update')
+        throw new HttpError(
+          400,
+          'illegal_argument_exception',
+          `the stand-in does not implement bulk [update] (line ${lineNo})`,
+        );
       if (actionName !== 'index' && actionName !== 'create' && actionName !== 'delete') {
-        throw new HttpError(400, 'illegal_argument_exception', `Malformed action/metadata line [${lineNo}], expected field [create], [delete], [index] or [update] but found [${actionName}]`);
+        throw new HttpError(
+          400,
+          'illegal_argument_exception',
+          `Malformed action/metadata line [${lineNo}], expected field [create], [delete], [index] or [update] but found [${actionName}]`,
+        );
       }
-      if (meta.kind !== 'object') throw new HttpError(400, 'illegal_argument_exception', `Malformed action/metadata line [${lineNo}], expected START_OBJECT but found [${meta.kind}]`);
+      if (meta.kind !== 'object')
+        throw new HttpError(
+          400,
+          'illegal_argument_exception',
+          `Malformed action/metadata line [${lineNo}], expected START_OBJECT but found [${meta.kind}]`,
+        );
       for (const [k] of meta.members) {
-        if (!ALLOWED_META.has(k)) throw new HttpError(400, 'illegal_argument_exception', `Action/metadata line [${lineNo}] contains an unknown parameter [${k}]`);
+        if (!ALLOWED_META.has(k))
+          throw new HttpError(
+            400,
+            'illegal_argument_exception',
+            `Action/metadata line [${lineNo}] contains an unknown parameter [${k}]`,
+          );
       }
       const str = (k: string): string | undefined => {
         const v = member(meta, k);
         if (v === undefined || v.kind === 'null') return undefined;
         if (v.kind === 'string') return v.value;
         if (v.kind === 'number') return v.raw;
-        throw new HttpError(400, 'illegal_argument_exception', `Malformed action/metadata line [${lineNo}], [${k}] must be a string`);
+        throw new HttpError(
+          400,
+          'illegal_argument_exception',
+          `Malformed action/metadata line [${lineNo}], [${k}] must be a string`,
+        );
       };
       const index = str('_index') ?? defaultIndex;
       const id = str('_id');
@@ -697,11 +912,19 @@ export class OpenSearchStandIn {
       const vNode = member(meta, 'version');
       if (vNode !== undefined && vNode.kind !== 'null') {
         if (vNode.kind !== 'number' || !/^-?\d+$/.test(vNode.raw)) {
-          throw new HttpError(400, 'action_request_validation_exception', `Validation Failed: 1: version [${vNode.kind === 'number' ? vNode.raw : JSON.stringify(line.slice(vNode.start, vNode.end))}] on line [${lineNo}] is not an integer;`);
+          throw new HttpError(
+            400,
+            'action_request_validation_exception',
+            `Validation Failed: 1: version [${vNode.kind === 'number' ? vNode.raw : JSON.stringify(line.slice(vNode.start, vNode.end))}] on line [${lineNo}] is not an integer;`,
+          );
         }
         version = BigInt(vNode.raw);
         if (version > MAX_VERSION || version < -(MAX_VERSION + 1n)) {
-          throw new HttpError(400, 'action_request_validation_exception', `Validation Failed: 1: version [${vNode.raw}] on line [${lineNo}] is out of range of long;`);
+          throw new HttpError(
+            400,
+            'action_request_validation_exception',
+            `Validation Failed: 1: version [${vNode.raw}] on line [${lineNo}] is out of range of long;`,
+          );
         }
       }
       const vtRaw = str('version_type');
@@ -719,25 +942,44 @@ export class OpenSearchStandIn {
           versionType = 'external_gte';
           break;
         default:
-          throw new HttpError(400, 'illegal_argument_exception', `No version type match [${vtRaw}]`);
+          throw new HttpError(
+            400,
+            'illegal_argument_exception',
+            `No version type match [${vtRaw}]`,
+          );
       }
       if (index === undefined) validation.push('index is missing');
       if (versionType === 'internal' && version !== undefined) {
-        validation.push('internal versioning can not be used for optimistic concurrency control. Please use `if_seq_no` and `if_primary_term` instead');
+        validation.push(
+          'internal versioning can not be used for optimistic concurrency control. Please use `if_seq_no` and `if_primary_term` instead',
+        );
       }
       if (versionType !== 'internal' && (version === undefined || version < 0n)) {
-        validation.push(`illegal version value [${version ?? -3n}] for version type [${versionType.toUpperCase()}]`);
+        validation.push(
+          `illegal version value [${version ?? -3n}] for version type [${versionType.toUpperCase()}]`,
+        );
       }
       if (actionName === 'delete' && id === undefined) validation.push('id is missing');
-      if (id !== undefined && Buffer.byteLength(id, 'utf8') > MAX_ID_BYTES && (this.options.idTooLong ?? 'request') === 'request') {
-        validation.push(`id [${id}] is too long, must be no longer than 512 bytes but was: ${Buffer.byteLength(id, 'utf8')}`);
+      if (
+        id !== undefined &&
+        Buffer.byteLength(id, 'utf8') > MAX_ID_BYTES &&
+        (this.options.idTooLong ?? 'request') === 'request'
+      ) {
+        validation.push(
+          `id [${id}] is too long, must be no longer than 512 bytes but was: ${Buffer.byteLength(id, 'utf8')}`,
+        );
       }
       let rawSource: string | undefined;
       let source: JsonNode | undefined;
       let sourceError: string | undefined;
       if (actionName !== 'delete') {
         i++;
-        if (i >= lines.length) throw new HttpError(400, 'action_request_validation_exception', 'Validation Failed: 1: source is missing;');
+        if (i >= lines.length)
+          throw new HttpError(
+            400,
+            'action_request_validation_exception',
+            'Validation Failed: 1: source is missing;',
+          );
         rawSource = lines[i] as string;
         try {
           source = parseLossless(rawSource);
@@ -746,10 +988,24 @@ export class OpenSearchStandIn {
           sourceError = `failed to parse: ${(e as Error).message}`;
         }
       }
-      actions.push({ action: actionName, index: index ?? '', id, version, versionType, versionTypeRaw: vtRaw, rawSource, source, sourceError });
+      actions.push({
+        action: actionName,
+        index: index ?? '',
+        id,
+        version,
+        versionType,
+        versionTypeRaw: vtRaw,
+        rawSource,
+        source,
+        sourceError,
+      });
     }
     if (validation.length > 0) {
-      throw new HttpError(400, 'action_request_validation_exception', `Validation Failed: ${validation.map((v, i) => `${i + 1}: ${v};`).join(' ')}`);
+      throw new HttpError(
+        400,
+        'action_request_validation_exception',
+        `Validation Failed: ${validation.map((v, i) => `${i + 1}: ${v};`).join(' ')}`,
+      );
     }
     rec.items = actions.length;
 
@@ -761,8 +1017,17 @@ export class OpenSearchStandIn {
     return [200, { took: Math.max(0, this.now() - started), errors, items }];
   }
 
-  private applyItem(requestSeq: number, position: number, a: ParsedAction): Record<string, unknown> {
-    const record = (status: number, result: string | undefined, err: { type: string; reason: string } | undefined, id: string): void => {
+  private applyItem(
+    requestSeq: number,
+    position: number,
+    a: ParsedAction,
+  ): Record<string, unknown> {
+    const record = (
+      status: number,
+      result: string | undefined,
+      err: { type: string; reason: string } | undefined,
+      id: string,
+    ): void => {
       this.items.push({
         requestSeq,
         position,
@@ -778,7 +1043,12 @@ export class OpenSearchStandIn {
         rawSource: a.rawSource,
       });
     };
-    const fail = (status: number, type: string, reason: string, extra: Record<string, unknown> = {}): Record<string, unknown> => {
+    const fail = (
+      status: number,
+      type: string,
+      reason: string,
+      extra: Record<string, unknown> = {},
+    ): Record<string, unknown> => {
       const id = a.id ?? '';
       record(status, undefined, { type, reason }, id);
       const idx = this.indices.get(a.index);
@@ -787,7 +1057,14 @@ export class OpenSearchStandIn {
           _index: a.index,
           _id: a.id ?? null,
           status,
-          error: { type, reason, index: a.index, shard: '0', ...(idx ? { index_uuid: idx.uuid } : {}), ...extra },
+          error: {
+            type,
+            reason,
+            index: a.index,
+            shard: '0',
+            ...(idx ? { index_uuid: idx.uuid } : {}),
+            ...extra,
+          },
         },
       };
     };
@@ -795,13 +1072,20 @@ export class OpenSearchStandIn {
     if (a.id === undefined && a.action !== 'delete') a.id = randomBytes(15).toString('base64url');
     const id = a.id as string;
     if (Buffer.byteLength(id, 'utf8') > MAX_ID_BYTES) {
-      return fail(400, 'illegal_argument_exception', `id [${id}] is too long, must be no longer than 512 bytes but was: ${Buffer.byteLength(id, 'utf8')}`);
+      return fail(
+        400,
+        'illegal_argument_exception',
+        `id [${id}] is too long, must be no longer than 512 bytes but was: ${Buffer.byteLength(id, 'utf8')}`,
+      );
     }
 
     let idx = this.indices.get(a.index);
     if (!idx) {
       if (this.options.autoCreateIndex === false) {
-        return fail(404, 'index_not_found_exception', `no such index [${a.index}]`, { 'resource.type': 'index_expression', 'resource.id': a.index });
+        return fail(404, 'index_not_found_exception', `no such index [${a.index}]`, {
+          'resource.type': 'index_expression',
+          'resource.id': a.index,
+        });
       }
       try {
         idx = this.doCreateIndex(a.index, {});
@@ -811,12 +1095,27 @@ export class OpenSearchStandIn {
       }
     }
 
-    const view: BulkItemView = { action: a.action, index: a.index, id, version: a.version, source: a.source, rawSource: a.rawSource };
+    const view: BulkItemView = {
+      action: a.action,
+      index: a.index,
+      id,
+      version: a.version,
+      source: a.source,
+      rawSource: a.rawSource,
+    };
     const fault = this.faults.decideItem(view);
     if (fault?.kind === 'status') {
       return fault.status === 429
-        ? fail(429, 'es_rejected_execution_exception', `rejected execution of primary operation [shard_detail=[${a.index}][0][P], shard_primary_operation_bytes=0, shard_replica_operation_bytes=0] OR [node_coordinating_operation_bytes=0]`)
-        : fail(503, 'unavailable_shards_exception', `[${a.index}][0] primary shard is not active Timeout: [1m], request: [BulkShardRequest [[${a.index}][0]] containing [1] requests]`);
+        ? fail(
+            429,
+            'es_rejected_execution_exception',
+            `rejected execution of primary operation [shard_detail=[${a.index}][0][P], shard_primary_operation_bytes=0, shard_replica_operation_bytes=0] OR [node_coordinating_operation_bytes=0]`,
+          )
+        : fail(
+            503,
+            'unavailable_shards_exception',
+            `[${a.index}][0] primary shard is not active Timeout: [1m], request: [BulkShardRequest [[${a.index}][0]] containing [1] requests]`,
+          );
     }
 
     // Current version: live doc, else a tombstone not older than gc_deletes, else NOT_FOUND
@@ -832,7 +1131,12 @@ export class OpenSearchStandIn {
     };
     const conflictReason = (): string =>
       `[${id}]: version conflict, current version [${currentVersion}] is higher${a.versionType === 'external' ? ' or equal to' : ' than'} the one provided [${a.version}]`;
-    const newVersion = a.versionType === 'internal' ? (currentVersion === NOT_FOUND ? 1n : currentVersion + 1n) : (a.version as bigint);
+    const newVersion =
+      a.versionType === 'internal'
+        ? currentVersion === NOT_FOUND
+          ? 1n
+          : currentVersion + 1n
+        : (a.version as bigint);
 
     if (a.action === 'delete') {
       if (conflict()) return fail(409, 'version_conflict_engine_exception', conflictReason());
@@ -842,7 +1146,18 @@ export class OpenSearchStandIn {
       const status = found ? 200 : 404;
       const result = found ? 'deleted' : 'not_found';
       record(status, result, undefined, id);
-      return { delete: { _index: a.index, _id: id, _version: newVersion, result, _shards: { total: 2, successful: 1, failed: 0 }, _seq_no: seqNo, _primary_term: 1, status } };
+      return {
+        delete: {
+          _index: a.index,
+          _id: id,
+          _version: newVersion,
+          result,
+          _shards: { total: 2, successful: 1, failed: 0 },
+          _seq_no: seqNo,
+          _primary_term: 1,
+          status,
+        },
+      };
     }
 
     // index / create: the document is parsed (and the mapping updated) before the version check,
@@ -852,17 +1167,43 @@ export class OpenSearchStandIn {
     }
     if (fault?.kind === 'poison') return fail(400, 'mapper_parsing_exception', fault.reason);
     if (a.action === 'create' && live) {
-      return fail(409, 'version_conflict_engine_exception', `[${id}]: version conflict, document already exists (current version [${live.version}])`);
+      return fail(
+        409,
+        'version_conflict_engine_exception',
+        `[${id}]: version conflict, document already exists (current version [${live.version}])`,
+      );
     }
     const mappingError = idx.mapping.indexDocument(a.source, a.rawSource as string, id);
-    if (mappingError) return fail(mappingError.status, mappingError.type, mappingError.reason, mappingError.causedBy ? { caused_by: mappingError.causedBy } : {});
+    if (mappingError)
+      return fail(
+        mappingError.status,
+        mappingError.type,
+        mappingError.reason,
+        mappingError.causedBy ? { caused_by: mappingError.causedBy } : {},
+      );
     if (conflict()) return fail(409, 'version_conflict_engine_exception', conflictReason());
     const seqNo = ++idx.seqNo;
-    idx.docs.set(id, { version: newVersion, rawSource: a.rawSource as string, source: a.source, seqNo });
+    idx.docs.set(id, {
+      version: newVersion,
+      rawSource: a.rawSource as string,
+      source: a.source,
+      seqNo,
+    });
     idx.tombstones.delete(id);
     const status = live ? 200 : 201;
     const result = live ? 'updated' : 'created';
     record(status, result, undefined, id);
-    return { [a.action]: { _index: a.index, _id: id, _version: newVersion, result, _shards: { total: 2, successful: 1, failed: 0 }, _seq_no: seqNo, _primary_term: 1, status } };
+    return {
+      [a.action]: {
+        _index: a.index,
+        _id: id,
+        _version: newVersion,
+        result,
+        _shards: { total: 2, successful: 1, failed: 0 },
+        _seq_no: seqNo,
+        _primary_term: 1,
+        status,
+      },
+    };
   }
 }

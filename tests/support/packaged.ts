@@ -7,7 +7,15 @@
  * (global-setup-packaged.ts), and the packaged suites call it too.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { inflateRawSync } from 'node:zlib';
@@ -15,7 +23,9 @@ import { inflateRawSync } from 'node:zlib';
 export const REPO_ROOT = resolve(__dirname, '..', '..');
 export const PACKAGE_ZIP = join(REPO_ROOT, '.serverless', 'indexer.zip');
 
-export type PackagedHandler = { readonly available: true; readonly handlerPath: string; readonly zip: string } | { readonly available: false; readonly reason: string };
+export type PackagedHandler =
+  | { readonly available: true; readonly handlerPath: string; readonly zip: string }
+  | { readonly available: false; readonly reason: string };
 
 /** Minimal ZIP reader (stored and deflated entries), enough for a serverless package. */
 export function unzip(zipPath: string, destDir: string): string[] {
@@ -43,7 +53,8 @@ export function unzip(zipPath: string, destDir: string): string[] {
     const name = buf.toString('utf8', p + 46, p + 46 + nameLen);
     p += 46 + nameLen + extraLen + commentLen;
     if (name.endsWith('/')) continue;
-    if (name.split('/').some((s) => s === '..') || name.startsWith('/')) throw new Error(`unsafe path in zip: ${name}`);
+    if (name.split('/').some((s) => s === '..') || name.startsWith('/'))
+      throw new Error(`unsafe path in zip: ${name}`);
     const lNameLen = buf.readUInt16LE(localOffset + 26);
     const lExtraLen = buf.readUInt16LE(localOffset + 28);
     const dataStart = localOffset + 30 + lNameLen + lExtraLen;
@@ -61,7 +72,13 @@ export function unzip(zipPath: string, destDir: string): string[] {
 let cached: PackagedHandler | undefined;
 
 /** What the package is built from: a zip older than any of these is stale. */
-const PACKAGE_SOURCES = ['handler.ts', 'lib', 'serverless.yml', 'esbuild.plugins.js', 'package-lock.json'];
+const PACKAGE_SOURCES = [
+  'handler.ts',
+  'lib',
+  'serverless.yml',
+  'esbuild.plugins.js',
+  'package-lock.json',
+];
 
 function newestMtime(path: string): number {
   if (!existsSync(path)) return 0;
@@ -77,25 +94,42 @@ export function packageIsStale(): boolean {
   return PACKAGE_SOURCES.some((name) => newestMtime(join(REPO_ROOT, name)) > built);
 }
 
-export function ensurePackagedHandler(options: { rebuild?: boolean; log?: (msg: string) => void } = {}): PackagedHandler {
+export function ensurePackagedHandler(
+  options: { rebuild?: boolean; log?: (msg: string) => void } = {},
+): PackagedHandler {
   if (cached) return cached;
   const log = options.log ?? ((m: string) => console.log(m));
   // E2E_PACKAGE_BUILT is set by the globalSetup after it rebuilt, so workers do not rebuild again.
-  const rebuild = options.rebuild ?? (process.env['E2E_PACKAGE'] === '1' && process.env['E2E_PACKAGE_BUILT'] !== '1');
+  const rebuild =
+    options.rebuild ??
+    (process.env['E2E_PACKAGE'] === '1' && process.env['E2E_PACKAGE_BUILT'] !== '1');
   if (rebuild || (process.env['E2E_PACKAGE_BUILT'] !== '1' && packageIsStale())) {
     if (!existsSync(join(REPO_ROOT, 'serverless.yml'))) {
-      return (cached = { available: false, reason: 'no serverless.yml, cannot run `npx serverless package`' });
+      return (cached = {
+        available: false,
+        reason: 'no serverless.yml, cannot run `npx serverless package`',
+      });
     }
-    log(`[e2e packaged] running \`npx serverless package\` (${rebuild ? 'E2E_PACKAGE=1' : 'zip missing or older than its sources'})`);
+    log(
+      `[e2e packaged] running \`npx serverless package\` (${rebuild ? 'E2E_PACKAGE=1' : 'zip missing or older than its sources'})`,
+    );
     const r = spawnSync('npx', ['--no-install', 'serverless', 'package'], {
       cwd: REPO_ROOT,
       encoding: 'utf8',
       timeout: 300_000,
-      env: { ...process.env, SLS_TELEMETRY_DISABLED: '1', SLS_NOTIFICATIONS_MODE: 'off', CI: 'true' },
+      env: {
+        ...process.env,
+        SLS_TELEMETRY_DISABLED: '1',
+        SLS_NOTIFICATIONS_MODE: 'off',
+        CI: 'true',
+      },
     });
     if (r.status !== 0 || !existsSync(PACKAGE_ZIP)) {
       const tail = `${r.stdout ?? ''}\n${r.stderr ?? ''}`.trim().split('\n').slice(-15).join('\n');
-      return (cached = { available: false, reason: `\`npx serverless package\` failed (exit ${r.status ?? r.signal}):\n${tail}` });
+      return (cached = {
+        available: false,
+        reason: `\`npx serverless package\` failed (exit ${r.status ?? r.signal}):\n${tail}`,
+      });
     }
   }
   const dir = mkdtempSync(join(tmpdir(), 'indexer-packaged-'));
@@ -103,9 +137,18 @@ export function ensurePackagedHandler(options: { rebuild?: boolean; log?: (msg: 
   try {
     names = unzip(PACKAGE_ZIP, dir);
   } catch (e) {
-    return (cached = { available: false, reason: `cannot extract ${PACKAGE_ZIP}: ${(e as Error).message}` });
+    return (cached = {
+      available: false,
+      reason: `cannot extract ${PACKAGE_ZIP}: ${(e as Error).message}`,
+    });
   }
-  const handlerName = names.includes('handler.js') ? 'handler.js' : names.find((n) => /(^|\/)handler\.js$/.test(n));
-  if (!handlerName) return (cached = { available: false, reason: `no handler.js in ${PACKAGE_ZIP} (entries: ${names.slice(0, 10).join(', ')})` });
+  const handlerName = names.includes('handler.js')
+    ? 'handler.js'
+    : names.find((n) => /(^|\/)handler\.js$/.test(n));
+  if (!handlerName)
+    return (cached = {
+      available: false,
+      reason: `no handler.js in ${PACKAGE_ZIP} (entries: ${names.slice(0, 10).join(', ')})`,
+    });
   return (cached = { available: true, handlerPath: join(dir, handlerName), zip: PACKAGE_ZIP });
 }

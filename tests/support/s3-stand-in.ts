@@ -47,7 +47,10 @@ export interface S3StandInOptions {
 }
 
 function xmlEscape(s: string): string {
-  return s.replace(/[<>&'"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', "'": '&apos;', '"': '&quot;' })[c] as string);
+  return s.replace(
+    /[<>&'"]/g,
+    (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', "'": '&apos;', '"': '&quot;' })[c] as string,
+  );
 }
 
 export class S3StandIn {
@@ -122,7 +125,9 @@ export class S3StandIn {
 
   /** All stored objects of a bucket, sorted by key. */
   list(bucket: string): S3Object[] {
-    return [...this.objects.values()].filter((o) => o.bucket === bucket).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    return [...this.objects.values()]
+      .filter((o) => o.bucket === bucket)
+      .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   }
 
   get(bucket: string, key: string): S3Object | undefined {
@@ -137,19 +142,44 @@ export class S3StandIn {
     const headers: Record<string, string> = {};
     for (const [k, v] of headerValues(req.rawHeaders)) headers[k] = v.join(', ');
     const slash = path.indexOf('/', 1);
-    const bucket = path.length > 1 ? decodeURIComponent(slash < 0 ? path.slice(1) : path.slice(1, slash)) : undefined;
+    const bucket =
+      path.length > 1
+        ? decodeURIComponent(slash < 0 ? path.slice(1) : path.slice(1, slash))
+        : undefined;
     const keyRaw = slash < 0 ? '' : path.slice(slash + 1);
     const key = keyRaw === '' ? undefined : decodeURIComponent(keyRaw);
-    const rec: S3RecordedRequest = { method: req.method ?? 'GET', url, bucket, key, headers, bodyBytes: 0, status: 0, note: undefined };
+    const rec: S3RecordedRequest = {
+      method: req.method ?? 'GET',
+      url,
+      bucket,
+      key,
+      headers,
+      bodyBytes: 0,
+      status: 0,
+      note: undefined,
+    };
     this.requests.push(rec);
 
     const send = (status: number, body = '', extra: Record<string, string> = {}): void => {
       rec.status = status;
       if (res.destroyed || res.writableEnded) return;
-      res.writeHead(status, { 'x-amz-request-id': createHash('md5').update(url + this.requests.length).digest('hex').slice(0, 16).toUpperCase(), ...extra, 'content-length': String(Buffer.byteLength(body)) });
+      res.writeHead(status, {
+        'x-amz-request-id': createHash('md5')
+          .update(url + this.requests.length)
+          .digest('hex')
+          .slice(0, 16)
+          .toUpperCase(),
+        ...extra,
+        'content-length': String(Buffer.byteLength(body)),
+      });
       res.end(req.method === 'HEAD' ? undefined : body);
     };
-    const error = (status: number, code: string, message: string, extra: Record<string, string> = {}): void => {
+    const error = (
+      status: number,
+      code: string,
+      message: string,
+      extra: Record<string, string> = {},
+    ): void => {
       rec.note = `${code}: ${message.split('\n')[0]}`;
       const fields = Object.entries(extra)
         .map(([k, v]) => `<${k}>${xmlEscape(v)}</${k}>`)
@@ -165,7 +195,12 @@ export class S3StandIn {
     try {
       body = await readBody(req, this.options.maxObjectBytes ?? 5 * 1024 * 1024 * 1024);
     } catch (e) {
-      if (e instanceof BodyTooLarge) return error(400, 'EntityTooLarge', 'Your proposed upload exceeds the maximum allowed size');
+      if (e instanceof BodyTooLarge)
+        return error(
+          400,
+          'EntityTooLarge',
+          'Your proposed upload exceeds the maximum allowed size',
+        );
       rec.note = `body read failed: ${(e as Error).message}`;
       return;
     }
@@ -174,48 +209,91 @@ export class S3StandIn {
     if (this.verifier) {
       const v = this.verifier.verify({ method: rec.method, url, rawHeaders: req.rawHeaders, body });
       if (!v.ok) {
-        const code = v.check === 'access-key' ? 'InvalidAccessKeyId' : v.check === 'content-sha256' ? 'XAmzContentSHA256Mismatch' : v.check === 'signature' ? 'SignatureDoesNotMatch' : 'AccessDenied';
+        const code =
+          v.check === 'access-key'
+            ? 'InvalidAccessKeyId'
+            : v.check === 'content-sha256'
+              ? 'XAmzContentSHA256Mismatch'
+              : v.check === 'signature'
+                ? 'SignatureDoesNotMatch'
+                : 'AccessDenied';
         return error(v.check === 'content-sha256' ? 400 : 403, code, v.message, { Check: v.check });
       }
     }
-    if (bucket === undefined) return error(400, 'InvalidRequest', 'path-style requests only: /<bucket>/<key>');
-    if (!this.buckets.has(bucket)) return error(404, 'NoSuchBucket', 'The specified bucket does not exist');
+    if (bucket === undefined)
+      return error(400, 'InvalidRequest', 'path-style requests only: /<bucket>/<key>');
+    if (!this.buckets.has(bucket))
+      return error(404, 'NoSuchBucket', 'The specified bucket does not exist');
 
     if (rec.method === 'PUT' && key !== undefined) {
-      const injected = this.failQueue.shift() ?? (this.now() < this.failUntil ? this.failUntilStatus : undefined);
+      const injected =
+        this.failQueue.shift() ?? (this.now() < this.failUntil ? this.failUntilStatus : undefined);
       if (injected !== undefined) {
-        return injected === 500 ? error(500, 'InternalError', 'We encountered an internal error. Please try again.') : error(503, 'SlowDown', 'Please reduce your request rate.');
+        return injected === 500
+          ? error(500, 'InternalError', 'We encountered an internal error. Please try again.')
+          : error(503, 'SlowDown', 'Please reduce your request rate.');
       }
       const md5 = headers['content-md5'];
       if (md5 !== undefined && md5 !== createHash('md5').update(body).digest('base64')) {
-        return error(400, 'BadDigest', 'The Content-MD5 you specified did not match what we received.');
+        return error(
+          400,
+          'BadDigest',
+          'The Content-MD5 you specified did not match what we received.',
+        );
       }
       const crc = headers['x-amz-checksum-crc32'];
       if (crc !== undefined) {
         const b = Buffer.alloc(4);
         b.writeUInt32BE(crc32(body) >>> 0);
-        if (crc !== b.toString('base64')) return error(400, 'BadDigest', 'The CRC32 you specified did not match the calculated checksum.');
+        if (crc !== b.toString('base64'))
+          return error(
+            400,
+            'BadDigest',
+            'The CRC32 you specified did not match the calculated checksum.',
+          );
       }
       const etag = `"${createHash('md5').update(body).digest('hex')}"`;
       const prev = this.objects.get(`${bucket}/${key}`);
-      this.objects.set(`${bucket}/${key}`, { bucket, key, body, contentType: headers['content-type'], etag, storedAt: this.now(), writes: (prev?.writes ?? 0) + 1 });
+      this.objects.set(`${bucket}/${key}`, {
+        bucket,
+        key,
+        body,
+        contentType: headers['content-type'],
+        etag,
+        storedAt: this.now(),
+        writes: (prev?.writes ?? 0) + 1,
+      });
       return send(200, '', { etag });
     }
     if ((rec.method === 'GET' || rec.method === 'HEAD') && key !== undefined) {
       const obj = this.objects.get(`${bucket}/${key}`);
       if (!obj) return error(404, 'NoSuchKey', 'The specified key does not exist.');
-      return send(200, obj.body.toString('utf8'), { etag: obj.etag, 'content-type': obj.contentType ?? 'binary/octet-stream' });
+      return send(200, obj.body.toString('utf8'), {
+        etag: obj.etag,
+        'content-type': obj.contentType ?? 'binary/octet-stream',
+      });
     }
     if (rec.method === 'GET' && key === undefined) {
       const prefix = query.get('prefix') ?? '';
       const contents = this.list(bucket)
         .filter((o) => o.key.startsWith(prefix))
-        .map((o) => `<Contents><Key>${xmlEscape(o.key)}</Key><ETag>${xmlEscape(o.etag)}</ETag><Size>${o.body.length}</Size></Contents>`)
+        .map(
+          (o) =>
+            `<Contents><Key>${xmlEscape(o.key)}</Key><ETag>${xmlEscape(o.etag)}</ETag><Size>${o.body.length}</Size></Contents>`,
+        )
         .join('');
-      return send(200, `<?xml version="1.0" encoding="UTF-8"?>\n<ListBucketResult><Name>${xmlEscape(bucket)}</Name><Prefix>${xmlEscape(prefix)}</Prefix><IsTruncated>false</IsTruncated>${contents}</ListBucketResult>`, {
-        'content-type': 'application/xml',
-      });
+      return send(
+        200,
+        `<?xml version="1.0" encoding="UTF-8"?>\n<ListBucketResult><Name>${xmlEscape(bucket)}</Name><Prefix>${xmlEscape(prefix)}</Prefix><IsTruncated>false</IsTruncated>${contents}</ListBucketResult>`,
+        {
+          'content-type': 'application/xml',
+        },
+      );
     }
-    return error(405, 'MethodNotAllowed', 'The specified method is not allowed against this resource.');
+    return error(
+      405,
+      'MethodNotAllowed',
+      'The specified method is not allowed against this resource.',
+    );
   }
 }

@@ -14,7 +14,15 @@ export class NodeSha256 {
   constructor(secret?: string | ArrayBuffer | ArrayBufferView) {
     if (secret === undefined) this.h = createHash('sha256');
     else if (typeof secret === 'string') this.h = createHmac('sha256', secret);
-    else this.h = createHmac('sha256', Buffer.from(secret instanceof ArrayBuffer ? new Uint8Array(secret) : new Uint8Array(secret.buffer, secret.byteOffset, secret.byteLength)));
+    else
+      this.h = createHmac(
+        'sha256',
+        Buffer.from(
+          secret instanceof ArrayBuffer
+            ? new Uint8Array(secret)
+            : new Uint8Array(secret.buffer, secret.byteOffset, secret.byteLength),
+        ),
+      );
   }
   update(data: string | ArrayBuffer | ArrayBufferView): void {
     if (typeof data === 'string') this.h.update(data, 'utf8');
@@ -48,13 +56,18 @@ export async function signWithSmithy(input: SignInput): Promise<Record<string, s
   const [hostname, port] = input.host.split(':');
   const headers: Record<string, string> = { host: input.host, ...(input.headers ?? {}) };
   if (input.contentSha256 !== false && headers['x-amz-content-sha256'] === undefined) {
-    headers['x-amz-content-sha256'] = typeof input.contentSha256 === 'string' ? input.contentSha256 : createHash('sha256').update(body).digest('hex');
+    headers['x-amz-content-sha256'] =
+      typeof input.contentSha256 === 'string'
+        ? input.contentSha256
+        : createHash('sha256').update(body).digest('hex');
   }
   const signer = new SignatureV4({
     credentials: {
       accessKeyId: input.credentials.accessKeyId,
       secretAccessKey: input.credentials.secretAccessKey,
-      ...(input.credentials.sessionToken !== undefined ? { sessionToken: input.credentials.sessionToken } : {}),
+      ...(input.credentials.sessionToken !== undefined
+        ? { sessionToken: input.credentials.sessionToken }
+        : {}),
     },
     region: input.region,
     service: input.service,
@@ -86,7 +99,10 @@ export function signWithAws4(input: SignInput): Record<string, string> {
   const qs = input.query ? new URLSearchParams(input.query).toString() : '';
   const headers: Record<string, string> = { Host: input.host, ...(input.headers ?? {}) };
   if (input.contentSha256 !== false) {
-    headers['X-Amz-Content-Sha256'] = typeof input.contentSha256 === 'string' ? input.contentSha256 : createHash('sha256').update(body).digest('hex');
+    headers['X-Amz-Content-Sha256'] =
+      typeof input.contentSha256 === 'string'
+        ? input.contentSha256
+        : createHash('sha256').update(body).digest('hex');
   }
   if (input.date) headers['X-Amz-Date'] = input.date.toISOString().replace(/[:-]|\.\d{3}/g, '');
   const opts: aws4.Request = {
@@ -101,7 +117,9 @@ export function signWithAws4(input: SignInput): Record<string, string> {
   aws4.sign(opts, {
     accessKeyId: input.credentials.accessKeyId,
     secretAccessKey: input.credentials.secretAccessKey,
-    ...(input.credentials.sessionToken !== undefined ? { sessionToken: input.credentials.sessionToken } : {}),
+    ...(input.credentials.sessionToken !== undefined
+      ? { sessionToken: input.credentials.sessionToken }
+      : {}),
   });
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(opts.headers ?? {})) out[k] = String(v);
@@ -118,7 +136,12 @@ export interface HttpResult {
 /** A plain HTTP/1.1 request to 127.0.0.1 with a hard timeout. Rejects on socket errors. */
 export function httpRequest(
   url: string,
-  opts: { method?: string; headers?: Record<string, string>; body?: Buffer | string; timeoutMs?: number } = {},
+  opts: {
+    method?: string;
+    headers?: Record<string, string>;
+    body?: Buffer | string;
+    timeoutMs?: number;
+  } = {},
 ): Promise<HttpResult> {
   return new Promise((resolve, reject) => {
     const u = new URL(url);
@@ -133,7 +156,10 @@ export function httpRequest(
         port: u.port,
         path: u.pathname + u.search,
         method: opts.method ?? 'GET',
-        headers: { ...(opts.headers ?? {}), ...(body ? { 'content-length': String(body.length) } : {}) },
+        headers: {
+          ...(opts.headers ?? {}),
+          ...(body ? { 'content-length': String(body.length) } : {}),
+        },
         agent: false,
       },
       (res) => {
@@ -141,12 +167,19 @@ export function httpRequest(
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => {
           const b = Buffer.concat(chunks);
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: b, text: b.toString('utf8') });
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            body: b,
+            text: b.toString('utf8'),
+          });
         });
         res.on('error', reject);
       },
     );
-    req.setTimeout(opts.timeoutMs ?? 10_000, () => req.destroy(new Error('test http request timed out')));
+    req.setTimeout(opts.timeoutMs ?? 10_000, () =>
+      req.destroy(new Error('test http request timed out')),
+    );
     req.on('error', reject);
     req.end(body);
   });
@@ -180,6 +213,14 @@ export async function sendSigned(
     credentials: opts.credentials,
     ...(opts.date ? { date: opts.date } : {}),
   });
-  const qs = opts.query ? `?${Object.entries(opts.query).map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v).replace(/\*/g, '%2A')}`).join('&')}` : '';
-  return httpRequest(`${baseUrl}${opts.path}${qs}`, { method: opts.method, headers, ...(opts.body !== undefined ? { body: opts.body } : {}) });
+  const qs = opts.query
+    ? `?${Object.entries(opts.query)
+        .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v).replace(/\*/g, '%2A')}`)
+        .join('&')}`
+    : '';
+  return httpRequest(`${baseUrl}${opts.path}${qs}`, {
+    method: opts.method,
+    headers,
+    ...(opts.body !== undefined ? { body: opts.body } : {}),
+  });
 }

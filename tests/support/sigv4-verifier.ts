@@ -131,9 +131,14 @@ export function canonicalQuery(rawQuery: string): string {
     const eq = part.indexOf('=');
     const name = eq < 0 ? part : part.slice(0, eq);
     const value = eq < 0 ? '' : part.slice(eq + 1);
-    pairs.push([uriEncode(safeDecode(name.replace(/\+/g, '%20'))), uriEncode(safeDecode(value.replace(/\+/g, '%20')))]);
+    pairs.push([
+      uriEncode(safeDecode(name.replace(/\+/g, '%20'))),
+      uriEncode(safeDecode(value.replace(/\+/g, '%20'))),
+    ]);
   }
-  pairs.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0));
+  pairs.sort((a, b) =>
+    a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0,
+  );
   return pairs.map(([k, v]) => `${k}=${v}`).join('&');
 }
 
@@ -182,8 +187,15 @@ function parseAuthorization(value: string): ParsedAuthorization | string {
     return 'Authorization header must contain Credential, SignedHeaders and Signature';
   }
   const scope = credential.split('/');
-  if (scope.length !== 5) return `Credential ${JSON.stringify(credential)} is not <key>/<date>/<region>/<service>/aws4_request`;
-  const [accessKeyId, scopeDate, scopeRegion, scopeService, scopeTerminator] = scope as [string, string, string, string, string];
+  if (scope.length !== 5)
+    return `Credential ${JSON.stringify(credential)} is not <key>/<date>/<region>/<service>/aws4_request`;
+  const [accessKeyId, scopeDate, scopeRegion, scopeService, scopeTerminator] = scope as [
+    string,
+    string,
+    string,
+    string,
+    string,
+  ];
   return {
     algorithm,
     accessKeyId,
@@ -196,7 +208,12 @@ function parseAuthorization(value: string): ParsedAuthorization | string {
   };
 }
 
-export function deriveSigningKey(secret: string, date: string, region: string, service: string): Buffer {
+export function deriveSigningKey(
+  secret: string,
+  date: string,
+  region: string,
+  service: string,
+): Buffer {
   const kDate = hmac(`AWS4${secret}`, date);
   const kRegion = hmac(kDate, region);
   const kService = hmac(kRegion, service);
@@ -213,7 +230,11 @@ export class Sigv4Verifier {
   }
 
   verify(req: RawRequest): Sigv4Result {
-    const fail = (check: Sigv4Check, message: string): Sigv4Result => ({ ok: false, check, message });
+    const fail = (check: Sigv4Check, message: string): Sigv4Result => ({
+      ok: false,
+      check,
+      message,
+    });
     const headers = headerValues(req.rawHeaders);
     const one = (name: string): string | undefined => {
       const v = headers.get(name);
@@ -221,8 +242,10 @@ export class Sigv4Verifier {
     };
 
     const authValues = headers.get('authorization');
-    if (!authValues || authValues.length === 0) return fail('authorization-header', 'Missing Authentication Token');
-    if (authValues.length > 1) return fail('authorization-header', 'more than one Authorization header');
+    if (!authValues || authValues.length === 0)
+      return fail('authorization-header', 'Missing Authentication Token');
+    if (authValues.length > 1)
+      return fail('authorization-header', 'more than one Authorization header');
     const auth = parseAuthorization(authValues[0] as string);
     if (typeof auth === 'string') return fail('authorization-header', auth);
 
@@ -231,44 +254,76 @@ export class Sigv4Verifier {
     }
     const { credentials, region, service } = this.options;
     if (auth.accessKeyId !== credentials.accessKeyId) {
-      return fail('access-key', `The security token included in the request is invalid (unknown access key ${auth.accessKeyId})`);
+      return fail(
+        'access-key',
+        `The security token included in the request is invalid (unknown access key ${auth.accessKeyId})`,
+      );
     }
     if (!/^\d{8}$/.test(auth.scopeDate) || auth.scopeTerminator !== 'aws4_request') {
-      return fail('scope', `malformed credential scope ${auth.scopeDate}/${auth.scopeRegion}/${auth.scopeService}/${auth.scopeTerminator}`);
+      return fail(
+        'scope',
+        `malformed credential scope ${auth.scopeDate}/${auth.scopeRegion}/${auth.scopeService}/${auth.scopeTerminator}`,
+      );
     }
     if (auth.scopeRegion !== region) {
-      return fail('scope', `Credential should be scoped to a valid region: got '${auth.scopeRegion}', expected '${region}'`);
+      return fail(
+        'scope',
+        `Credential should be scoped to a valid region: got '${auth.scopeRegion}', expected '${region}'`,
+      );
     }
     if (auth.scopeService !== service) {
-      return fail('scope', `Credential should be scoped to correct service: got '${auth.scopeService}', expected '${service}'`);
+      return fail(
+        'scope',
+        `Credential should be scoped to correct service: got '${auth.scopeService}', expected '${service}'`,
+      );
     }
 
     const amzDate = one('x-amz-date');
-    if (amzDate === undefined) return fail('x-amz-date', 'x-amz-date header is missing (the Date header is not accepted here)');
+    if (amzDate === undefined)
+      return fail(
+        'x-amz-date',
+        'x-amz-date header is missing (the Date header is not accepted here)',
+      );
     const dm = AMZ_DATE_RE.exec(amzDate);
-    if (!dm) return fail('x-amz-date', `x-amz-date ${JSON.stringify(amzDate)} is not YYYYMMDDTHHMMSSZ`);
+    if (!dm)
+      return fail('x-amz-date', `x-amz-date ${JSON.stringify(amzDate)} is not YYYYMMDDTHHMMSSZ`);
     if (amzDate.slice(0, 8) !== auth.scopeDate) {
-      return fail('x-amz-date', `credential scope date ${auth.scopeDate} does not match x-amz-date ${amzDate}`);
+      return fail(
+        'x-amz-date',
+        `credential scope date ${auth.scopeDate} does not match x-amz-date ${amzDate}`,
+      );
     }
     const signedAt = Date.UTC(+dm[1]!, +dm[2]! - 1, +dm[3]!, +dm[4]!, +dm[5]!, +dm[6]!);
     const skew = Math.abs(this.now() - signedAt);
     if (skew > this.maxSkewMs) {
-      return fail('x-amz-date', `Signature expired or not yet valid: x-amz-date ${amzDate} is ${Math.round(skew / 1000)} s from server time`);
+      return fail(
+        'x-amz-date',
+        `Signature expired or not yet valid: x-amz-date ${amzDate} is ${Math.round(skew / 1000)} s from server time`,
+      );
     }
 
     if (credentials.sessionToken !== undefined) {
       const token = headers.get('x-amz-security-token');
-      if (!token) return fail('security-token', 'x-amz-security-token header is missing but the credentials are temporary');
+      if (!token)
+        return fail(
+          'security-token',
+          'x-amz-security-token header is missing but the credentials are temporary',
+        );
       if (token.length !== 1 || token[0] !== credentials.sessionToken) {
-        return fail('security-token', 'The security token included in the request is invalid (x-amz-security-token does not match)');
+        return fail(
+          'security-token',
+          'The security token included in the request is invalid (x-amz-security-token does not match)',
+        );
       }
     }
 
     const contentSha = one('x-amz-content-sha256');
     const actualSha = sha256Hex(req.body);
-    if (contentSha === undefined) return fail('content-sha256', 'x-amz-content-sha256 header is missing');
+    if (contentSha === undefined)
+      return fail('content-sha256', 'x-amz-content-sha256 header is missing');
     if (contentSha === 'UNSIGNED-PAYLOAD') {
-      if (!this.options.allowUnsignedPayload) return fail('content-sha256', 'x-amz-content-sha256 UNSIGNED-PAYLOAD is not accepted here');
+      if (!this.options.allowUnsignedPayload)
+        return fail('content-sha256', 'x-amz-content-sha256 UNSIGNED-PAYLOAD is not accepted here');
     } else if (contentSha !== actualSha) {
       return fail(
         'content-sha256',
@@ -278,15 +333,26 @@ export class Sigv4Verifier {
 
     const signed = auth.signedHeaders;
     const sortedUnique = [...new Set(signed)].sort();
-    if (signed.join(';') !== sortedUnique.join(';') || signed.some((h) => h !== h.toLowerCase() || h === '')) {
-      return fail('signed-headers', `SignedHeaders ${signed.join(';')} must be lower case, sorted and unique`);
+    if (
+      signed.join(';') !== sortedUnique.join(';') ||
+      signed.some((h) => h !== h.toLowerCase() || h === '')
+    ) {
+      return fail(
+        'signed-headers',
+        `SignedHeaders ${signed.join(';')} must be lower case, sorted and unique`,
+      );
     }
     const required = ['host', 'x-amz-date', ...(service === 's3' ? ['x-amz-content-sha256'] : [])];
     for (const h of required) {
-      if (!signed.includes(h)) return fail('signed-headers', `header ${h} must be signed (SignedHeaders=${signed.join(';')})`);
+      if (!signed.includes(h))
+        return fail(
+          'signed-headers',
+          `header ${h} must be signed (SignedHeaders=${signed.join(';')})`,
+        );
     }
     for (const h of signed) {
-      if (!headers.has(h)) return fail('signed-headers', `signed header ${h} is not in the request`);
+      if (!headers.has(h))
+        return fail('signed-headers', `signed header ${h} is not in the request`);
     }
 
     const q = req.url.indexOf('?');
@@ -303,7 +369,12 @@ export class Sigv4Verifier {
     ].join('\n');
     const scope = `${auth.scopeDate}/${auth.scopeRegion}/${auth.scopeService}/aws4_request`;
     const stringToSign = [ALGORITHM, amzDate, scope, sha256Hex(canonicalRequest)].join('\n');
-    const key = deriveSigningKey(credentials.secretAccessKey, auth.scopeDate, auth.scopeRegion, auth.scopeService);
+    const key = deriveSigningKey(
+      credentials.secretAccessKey,
+      auth.scopeDate,
+      auth.scopeRegion,
+      auth.scopeService,
+    );
     const expected = createHmac('sha256', key).update(stringToSign, 'utf8').digest('hex');
     const given = Buffer.from(auth.signature, 'utf8');
     const want = Buffer.from(expected, 'utf8');

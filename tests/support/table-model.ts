@@ -40,11 +40,22 @@ export const USERS_TRANSACTIONS: KeySchema = {
   rangeKey: { name: 'transactionId', type: 'N' },
 };
 /** String-keyed composite key. */
-export const STRING_COMPOSITE: KeySchema = { tableName: 'Documents', hashKey: { name: 'pk', type: 'S' }, rangeKey: { name: 'sk', type: 'S' } };
+export const STRING_COMPOSITE: KeySchema = {
+  tableName: 'Documents',
+  hashKey: { name: 'pk', type: 'S' },
+  rangeKey: { name: 'sk', type: 'S' },
+};
 /** Mixed: string hash key, binary range key. */
-export const MIXED_KEYS: KeySchema = { tableName: 'Mixed', hashKey: { name: 'tenant', type: 'S' }, rangeKey: { name: 'blob', type: 'B' } };
+export const MIXED_KEYS: KeySchema = {
+  tableName: 'Mixed',
+  hashKey: { name: 'tenant', type: 'S' },
+  rangeKey: { name: 'blob', type: 'B' },
+};
 /** Number hash key only. */
-export const NUMBER_HASH_ONLY: KeySchema = { tableName: 'Counters', hashKey: { name: 'id', type: 'N' } };
+export const NUMBER_HASH_ONLY: KeySchema = {
+  tableName: 'Counters',
+  hashKey: { name: 'id', type: 'N' },
+};
 
 export class DynamoValidationError extends Error {
   override name = 'ValidationException';
@@ -53,7 +64,8 @@ export class DynamoValidationError extends Error {
 /** DynamoDB's number normalisation. Throws DynamoValidationError for what DynamoDB would refuse. */
 export function normalizeNumber(input: string): string {
   const m = /^\s*([+-]?)(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?\s*$/.exec(input);
-  if (!m || ((m[2] ?? '') === '' && (m[3] ?? '') === '')) throw new DynamoValidationError(`invalid number ${JSON.stringify(input)}`);
+  if (!m || ((m[2] ?? '') === '' && (m[3] ?? '') === ''))
+    throw new DynamoValidationError(`invalid number ${JSON.stringify(input)}`);
   const negative = m[1] === '-';
   const intPart = m[2] ?? '';
   const frac = m[3] ?? '';
@@ -66,10 +78,19 @@ export function normalizeNumber(input: string): string {
   point -= lead;
   digits = digits.replace(/0+$/, '');
   if (digits === '') return '0';
-  if (digits.length > 38) throw new DynamoValidationError(`Attempting to store more than 38 significant digits in a Number: ${input}`);
+  if (digits.length > 38)
+    throw new DynamoValidationError(
+      `Attempting to store more than 38 significant digits in a Number: ${input}`,
+    );
   // value = 0.digits * 10^point ; magnitude check: 1E-130 <= |v| < 1E+126
-  if (point > 126) throw new DynamoValidationError(`Number overflow. Attempting to store a number with magnitude larger than supported range: ${input}`);
-  if (point < -129) throw new DynamoValidationError(`Number underflow. Attempting to store a number with magnitude smaller than supported range: ${input}`);
+  if (point > 126)
+    throw new DynamoValidationError(
+      `Number overflow. Attempting to store a number with magnitude larger than supported range: ${input}`,
+    );
+  if (point < -129)
+    throw new DynamoValidationError(
+      `Number underflow. Attempting to store a number with magnitude smaller than supported range: ${input}`,
+    );
   let out: string;
   if (point <= 0) out = `0.${'0'.repeat(-point)}${digits}`;
   else if (point >= digits.length) out = digits + '0'.repeat(point - digits.length);
@@ -82,7 +103,8 @@ export function normalizeValue(v: AttributeValue, path = '$'): AttributeValue {
   if (v.S !== undefined) return { S: v.S };
   if (v.N !== undefined) return { N: normalizeNumber(v.N) };
   if (v.B !== undefined) {
-    if (!/^[A-Za-z0-9+/]*={0,2}$/.test(v.B) || v.B.length % 4 !== 0) throw new DynamoValidationError(`${path}: B is not base64`);
+    if (!/^[A-Za-z0-9+/]*={0,2}$/.test(v.B) || v.B.length % 4 !== 0)
+      throw new DynamoValidationError(`${path}: B is not base64`);
     return { B: v.B };
   }
   if (v.BOOL !== undefined) return { BOOL: v.BOOL };
@@ -90,12 +112,23 @@ export function normalizeValue(v: AttributeValue, path = '$'): AttributeValue {
     if (v.NULL !== true) throw new DynamoValidationError(`${path}: NULL must be true`);
     return { NULL: true };
   }
-  if (v.M !== undefined) return { M: Object.fromEntries(Object.entries(v.M).map(([k, x]) => [k, normalizeValue(x, `${path}.${k}`)])) };
+  if (v.M !== undefined)
+    return {
+      M: Object.fromEntries(
+        Object.entries(v.M).map(([k, x]) => [k, normalizeValue(x, `${path}.${k}`)]),
+      ),
+    };
   if (v.L !== undefined) return { L: v.L.map((x, i) => normalizeValue(x, `${path}[${i}]`)) };
-  const set = <T extends string>(name: string, values: readonly T[], norm: (x: T) => string): string[] => {
-    if (values.length === 0) throw new DynamoValidationError(`${path}: an ${name} may not be empty`);
+  const set = <T extends string>(
+    name: string,
+    values: readonly T[],
+    norm: (x: T) => string,
+  ): string[] => {
+    if (values.length === 0)
+      throw new DynamoValidationError(`${path}: an ${name} may not be empty`);
     const out = values.map(norm);
-    if (new Set(out).size !== out.length) throw new DynamoValidationError(`${path}: Input collection ${name} contains duplicates`);
+    if (new Set(out).size !== out.length)
+      throw new DynamoValidationError(`${path}: Input collection ${name} contains duplicates`);
     return out;
   };
   if (v.SS !== undefined) return { SS: set('SS', v.SS, (x) => x) };
@@ -111,10 +144,12 @@ function utf8(s: string): number {
 /** Approximate DynamoDB size of a value (DynamoDB guide, "Item sizes and formats"). */
 export function valueSize(v: AttributeValue): number {
   if (v.S !== undefined) return utf8(v.S);
-  if (v.N !== undefined) return Math.ceil(v.N.replace(/[-.]/g, '').replace(/^0+/, '').length / 2) + 1;
+  if (v.N !== undefined)
+    return Math.ceil(v.N.replace(/[-.]/g, '').replace(/^0+/, '').length / 2) + 1;
   if (v.B !== undefined) return Buffer.from(v.B, 'base64').length;
   if (v.BOOL !== undefined || v.NULL !== undefined) return 1;
-  if (v.M !== undefined) return 3 + Object.entries(v.M).reduce((n, [k, x]) => n + utf8(k) + valueSize(x) + 1, 0);
+  if (v.M !== undefined)
+    return 3 + Object.entries(v.M).reduce((n, [k, x]) => n + utf8(k) + valueSize(x) + 1, 0);
   if (v.L !== undefined) return 3 + v.L.reduce((n, x) => n + valueSize(x) + 1, 0);
   if (v.SS !== undefined) return v.SS.reduce((n, x) => n + utf8(x), 0);
   if (v.NS !== undefined) return v.NS.reduce((n, x) => n + valueSize({ N: x }), 0);
@@ -163,7 +198,12 @@ export interface TableModelOptions {
   readonly sequenceStep?: bigint;
 }
 
-export type MalformedKind = 'no-dynamodb' | 'no-keys' | 'unknown-event-name' | 'insert-without-new-image' | 'bad-attribute-value';
+export type MalformedKind =
+  | 'no-dynamodb'
+  | 'no-keys'
+  | 'unknown-event-name'
+  | 'insert-without-new-image'
+  | 'bad-attribute-value';
 
 export class TableModel {
   readonly records: DynamoDBRecord[] = [];
@@ -185,7 +225,9 @@ export class TableModel {
     this.region = options.region ?? 'eu-west-1';
     this.clock = options.startTime ?? 1_715_947_200; // 2024-05-17T12:00:00Z
     // Real sequence numbers look like "4421584500000000017450439091"; 21+ digits, increasing.
-    this.seq = options.sequenceStart ?? 400_000_000_000_000_000_000n + BigInt(this.rng.int(0, 1_000_000)) * 1_000_000n;
+    this.seq =
+      options.sequenceStart ??
+      400_000_000_000_000_000_000n + BigInt(this.rng.int(0, 1_000_000)) * 1_000_000n;
     this.sequenceStep = options.sequenceStep;
     const label = options.streamLabel ?? '2024-05-17T12:00:00.000';
     this.streamArn = `arn:aws:dynamodb:${this.region}:${options.accountId ?? '123456789012'}:table/${schema.tableName}/stream/${label}`;
@@ -197,7 +239,8 @@ export class TableModel {
 
   /** Advances the clock (epoch seconds, integer). Several changes may share one second. */
   tick(seconds = 1): this {
-    if (!Number.isInteger(seconds) || seconds < 0) throw new Error('tick takes a non-negative integer');
+    if (!Number.isInteger(seconds) || seconds < 0)
+      throw new Error('tick takes a non-negative integer');
     this.clock += seconds;
     return this;
   }
@@ -209,13 +252,20 @@ export class TableModel {
   /** The key attributes of an item (validated against the schema). */
   keyOf(item: Item): Item {
     const out: Item = {};
-    for (const k of [this.schema.hashKey, ...(this.schema.rangeKey ? [this.schema.rangeKey] : [])]) {
+    for (const k of [
+      this.schema.hashKey,
+      ...(this.schema.rangeKey ? [this.schema.rangeKey] : []),
+    ]) {
       const v = item[k.name];
       if (!v || (v as Record<string, unknown>)[k.type] === undefined) {
-        throw new DynamoValidationError(`One of the required keys was not given a value: ${k.name} (${k.type})`);
+        throw new DynamoValidationError(
+          `One of the required keys was not given a value: ${k.name} (${k.type})`,
+        );
       }
-      if (k.type === 'S' && v.S === '') throw new DynamoValidationError(`key ${k.name} must not be an empty string`);
-      if (k.type === 'B' && v.B === '') throw new DynamoValidationError(`key ${k.name} must not be empty binary`);
+      if (k.type === 'S' && v.S === '')
+        throw new DynamoValidationError(`key ${k.name} must not be an empty string`);
+      if (k.type === 'B' && v.B === '')
+        throw new DynamoValidationError(`key ${k.name} must not be empty binary`);
       out[k.name] = normalizeValue(v);
     }
     return out;
@@ -256,11 +306,15 @@ export class TableModel {
     const old = this.state.get(ks);
     const next: Item = old ? clone(old) : { ...keys };
     for (const [k, v] of Object.entries(changes.set ?? {})) {
-      if (this.keyAttributes().includes(k)) throw new DynamoValidationError(`Cannot update attribute ${k}. This attribute is part of the key`);
+      if (this.keyAttributes().includes(k))
+        throw new DynamoValidationError(
+          `Cannot update attribute ${k}. This attribute is part of the key`,
+        );
       next[k] = normalizeValue(v, k);
     }
     for (const k of changes.remove ?? []) {
-      if (this.keyAttributes().includes(k)) throw new DynamoValidationError(`Cannot remove key attribute ${k}`);
+      if (this.keyAttributes().includes(k))
+        throw new DynamoValidationError(`Cannot remove key attribute ${k}`);
       delete next[k];
     }
     if (old && canonicalItem(old) === canonicalItem(next)) return undefined;
@@ -298,7 +352,13 @@ export class TableModel {
     return this.seq.toString();
   }
 
-  private emit(eventName: 'INSERT' | 'MODIFY' | 'REMOVE', keys: Item, newImage: Item | undefined, oldImage: Item | undefined, ttl = false): DynamoDBRecord {
+  private emit(
+    eventName: 'INSERT' | 'MODIFY' | 'REMOVE',
+    keys: Item,
+    newImage: Item | undefined,
+    oldImage: Item | undefined,
+    ttl = false,
+  ): DynamoDBRecord {
     const dynamodb: NonNullable<DynamoDBRecord['dynamodb']> = {
       ApproximateCreationDateTime: this.clock,
       Keys: clone(keys),
@@ -329,7 +389,8 @@ export class TableModel {
    */
   appendMalformed(kind: MalformedKind, like: Item = {}): DynamoDBRecord {
     const seq = this.nextSequenceNumber();
-    const keys: Item = Object.keys(like).length > 0 ? this.keyOf(like) : this.keyOf(this.sampleKey());
+    const keys: Item =
+      Object.keys(like).length > 0 ? this.keyOf(like) : this.keyOf(this.sampleKey());
     const base = {
       eventID: this.rng.hex(32),
       eventVersion: '1.1',
@@ -337,23 +398,44 @@ export class TableModel {
       awsRegion: this.region,
       eventSourceARN: this.streamArn,
     };
-    const ddb = { ApproximateCreationDateTime: this.clock, SequenceNumber: seq, SizeBytes: 10, StreamViewType: 'NEW_AND_OLD_IMAGES' as const };
+    const ddb = {
+      ApproximateCreationDateTime: this.clock,
+      SequenceNumber: seq,
+      SizeBytes: 10,
+      StreamViewType: 'NEW_AND_OLD_IMAGES' as const,
+    };
     let record: DynamoDBRecord;
     switch (kind) {
       case 'no-dynamodb':
         record = { ...base, eventName: 'INSERT' };
         break;
       case 'no-keys':
-        record = { ...base, eventName: 'INSERT', dynamodb: { ...ddb, NewImage: { ...keys, x: { S: 'no keys' } } } };
+        record = {
+          ...base,
+          eventName: 'INSERT',
+          dynamodb: { ...ddb, NewImage: { ...keys, x: { S: 'no keys' } } },
+        };
         break;
       case 'unknown-event-name':
-        record = { ...base, eventName: 'UPSERT' as 'INSERT', dynamodb: { ...ddb, Keys: keys, NewImage: { ...keys, x: { S: 'upsert' } } } };
+        record = {
+          ...base,
+          eventName: 'UPSERT' as 'INSERT',
+          dynamodb: { ...ddb, Keys: keys, NewImage: { ...keys, x: { S: 'upsert' } } },
+        };
         break;
       case 'insert-without-new-image':
         record = { ...base, eventName: 'INSERT', dynamodb: { ...ddb, Keys: keys } };
         break;
       case 'bad-attribute-value':
-        record = { ...base, eventName: 'INSERT', dynamodb: { ...ddb, Keys: keys, NewImage: { ...keys, x: { Q: 'not a type' } as unknown as AttributeValue } } };
+        record = {
+          ...base,
+          eventName: 'INSERT',
+          dynamodb: {
+            ...ddb,
+            Keys: keys,
+            NewImage: { ...keys, x: { Q: 'not a type' } as unknown as AttributeValue },
+          },
+        };
         break;
     }
     this.records.push(record);
@@ -362,11 +444,18 @@ export class TableModel {
   }
 
   private sampleKey(): Item {
-    const mk = (t: KeyType, n: number): AttributeValue => (t === 'S' ? { S: `malformed-${n}` } : t === 'N' ? { N: String(900000 + n) } : { B: Buffer.from(`m${n}`).toString('base64') });
+    const mk = (t: KeyType, n: number): AttributeValue =>
+      t === 'S'
+        ? { S: `malformed-${n}` }
+        : t === 'N'
+          ? { N: String(900000 + n) }
+          : { B: Buffer.from(`m${n}`).toString('base64') };
     const n = this.rng.int(0, 9999);
     return {
       [this.schema.hashKey.name]: mk(this.schema.hashKey.type, n),
-      ...(this.schema.rangeKey ? { [this.schema.rangeKey.name]: mk(this.schema.rangeKey.type, n) } : {}),
+      ...(this.schema.rangeKey
+        ? { [this.schema.rangeKey.name]: mk(this.schema.rangeKey.type, n) }
+        : {}),
     };
   }
 }
@@ -384,7 +473,10 @@ function valueJson(v: AttributeValue): string {
   if (v.B !== undefined) return JSON.stringify(v.B);
   if (v.BOOL !== undefined) return v.BOOL ? 'true' : 'false';
   if (v.NULL !== undefined) return 'null';
-  if (v.M !== undefined) return `{${Object.entries(v.M).map(([k, x]) => `${JSON.stringify(k)}:${valueJson(x)}`).join(',')}}`;
+  if (v.M !== undefined)
+    return `{${Object.entries(v.M)
+      .map(([k, x]) => `${JSON.stringify(k)}:${valueJson(x)}`)
+      .join(',')}}`;
   if (v.L !== undefined) return `[${v.L.map(valueJson).join(',')}]`;
   if (v.SS !== undefined) return JSON.stringify(v.SS);
   if (v.NS !== undefined) return `[${v.NS.join(',')}]`;
@@ -401,12 +493,22 @@ function setPaths(v: AttributeValue, path: string, out: Set<string>): void {
 
 function sortSetArrays(node: JsonNode, path: string, sets: Set<string>, text: string): JsonNode {
   if (node.kind === 'object') {
-    return { ...node, members: node.members.map(([k, v]) => [k, sortSetArrays(v, `${path}.${k}`, sets, text)] as const) };
+    return {
+      ...node,
+      members: node.members.map(
+        ([k, v]) => [k, sortSetArrays(v, `${path}.${k}`, sets, text)] as const,
+      ),
+    };
   }
   if (node.kind === 'array') {
     const items = node.items.map((x, i) => sortSetArrays(x, `${path}[${i}]`, sets, text));
     if (sets.has(path)) {
-      const key = (n: JsonNode): string => (n.kind === 'number' ? `n${n.raw}` : n.kind === 'string' ? `s${n.value}` : text.slice(n.start, n.end));
+      const key = (n: JsonNode): string =>
+        n.kind === 'number'
+          ? `n${n.raw}`
+          : n.kind === 'string'
+            ? `s${n.value}`
+            : text.slice(n.start, n.end);
       items.sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
     }
     return { ...node, items };
