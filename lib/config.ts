@@ -77,7 +77,12 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
   function url(name: string, value: string, requireTls: boolean): URL | undefined {
     let parsed: URL;
     try {
-      parsed = new URL(/^[a-z][a-z0-9+.-]*:\/\//i.test(value) ? value : `https://${value}`);
+      // Without a scheme: https, except on loopback, where a local OpenSearch speaks plain http.
+      parsed = /^[a-z][a-z0-9+.-]*:\/\//i.test(value)
+        ? new URL(value)
+        : new URL(
+            `${LOOPBACK_HOSTS.has(new URL(`http://${value}`).hostname) ? 'http' : 'https'}://${value}`,
+          );
     } catch {
       problems.push(`${name} is not a URL (got "${value}")`);
       return undefined;

@@ -159,6 +159,8 @@ describe('loadConfig', () => {
     it.each([
       ['https', 'https://search.example.com', 'https://search.example.com'],
       ['a bare host (https assumed)', 'search.example.com', 'https://search.example.com'],
+      ['a bare loopback host (http assumed)', '127.0.0.1:9200', 'http://127.0.0.1:9200'],
+      ['a bare localhost (http assumed)', 'localhost:9200', 'http://localhost:9200'],
       ['http on localhost', 'http://localhost:9200', 'http://localhost:9200'],
       ['http on 127.0.0.1', 'http://127.0.0.1:9200', 'http://127.0.0.1:9200'],
       ['http on [::1]', 'http://[::1]:9200', 'http://[::1]:9200'],
