@@ -23,7 +23,7 @@ import {
 } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Invoker } from './driver';
-import { unzip } from './unzip';
+import { unzip } from '../tests/support/zip';
 
 export type ContenderId = 'ours' | 'ours-gzip' | 'floor' | 'peer';
 

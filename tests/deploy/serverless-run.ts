@@ -5,10 +5,9 @@
  * The copy holds the service's own files; node_modules is a symlink to the checkout's.
  */
 import { spawn } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { inflateRawSync } from 'node:zlib';
 
 export const ROOT = path.resolve(__dirname, '..', '..');
 const SERVICE_FILES = [
@@ -129,45 +128,4 @@ export function jsonLines(stderr: string): Record<string, unknown>[] {
   return lines;
 }
 
-export interface ZipEntry {
-  readonly name: string;
-  readonly size: number;
-  read(): Buffer;
-}
-
-/** The entries of a zip file, from its central directory (stored and deflated entries). */
-export function zipEntries(file: string): ZipEntry[] {
-  const buf = readFileSync(file);
-  let eocd = -1;
-  for (let i = buf.length - 22; i >= Math.max(0, buf.length - 65_557); i--) {
-    if (buf.readUInt32LE(i) === 0x06054b50) {
-      eocd = i;
-      break;
-    }
-  }
-  if (eocd < 0) throw new Error(`${file} is not a zip file`);
-  const count = buf.readUInt16LE(eocd + 10);
-  let p = buf.readUInt32LE(eocd + 16);
-  const entries: ZipEntry[] = [];
-  for (let n = 0; n < count; n++) {
-    if (buf.readUInt32LE(p) !== 0x02014b50) throw new Error('bad central directory entry');
-    const method = buf.readUInt16LE(p + 10);
-    const compressed = buf.readUInt32LE(p + 20);
-    const size = buf.readUInt32LE(p + 24);
-    const nameLength = buf.readUInt16LE(p + 28);
-    const skip = buf.readUInt16LE(p + 30) + buf.readUInt16LE(p + 32);
-    const local = buf.readUInt32LE(p + 42);
-    const name = buf.toString('utf8', p + 46, p + 46 + nameLength);
-    p += 46 + nameLength + skip;
-    entries.push({
-      name,
-      size,
-      read: () => {
-        const start = local + 30 + buf.readUInt16LE(local + 26) + buf.readUInt16LE(local + 28);
-        const data = buf.subarray(start, start + compressed);
-        return method === 8 ? inflateRawSync(data) : Buffer.from(data);
-      },
-    });
-  }
-  return entries;
-}
+export { zipEntries, type ZipEntry } from '../support/zip';

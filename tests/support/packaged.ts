@@ -7,18 +7,10 @@
  * (global-setup-packaged.ts), and the packaged suites call it too.
  */
 import { spawnSync } from 'node:child_process';
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { inflateRawSync } from 'node:zlib';
+import { join, resolve } from 'node:path';
+import { unzip } from './zip';
 
 export const REPO_ROOT = resolve(__dirname, '..', '..');
 export const PACKAGE_ZIP = join(REPO_ROOT, '.serverless', 'indexer.zip');
@@ -26,48 +18,6 @@ export const PACKAGE_ZIP = join(REPO_ROOT, '.serverless', 'indexer.zip');
 export type PackagedHandler =
   | { readonly available: true; readonly handlerPath: string; readonly zip: string }
   | { readonly available: false; readonly reason: string };
-
-/** Minimal ZIP reader (stored and deflated entries), enough for a serverless package. */
-export function unzip(zipPath: string, destDir: string): string[] {
-  const buf = readFileSync(zipPath);
-  // End of central directory: signature 0x06054b50, within the last 64 KiB + 22 bytes.
-  let eocd = -1;
-  for (let i = buf.length - 22; i >= Math.max(0, buf.length - 65_557); i--) {
-    if (buf.readUInt32LE(i) === 0x06054b50) {
-      eocd = i;
-      break;
-    }
-  }
-  if (eocd < 0) throw new Error(`${zipPath} is not a zip file (no end of central directory)`);
-  const entries = buf.readUInt16LE(eocd + 10);
-  let p = buf.readUInt32LE(eocd + 16);
-  const written: string[] = [];
-  for (let n = 0; n < entries; n++) {
-    if (buf.readUInt32LE(p) !== 0x02014b50) throw new Error('bad central directory entry');
-    const method = buf.readUInt16LE(p + 10);
-    const compressedSize = buf.readUInt32LE(p + 20);
-    const nameLen = buf.readUInt16LE(p + 28);
-    const extraLen = buf.readUInt16LE(p + 30);
-    const commentLen = buf.readUInt16LE(p + 32);
-    const localOffset = buf.readUInt32LE(p + 42);
-    const name = buf.toString('utf8', p + 46, p + 46 + nameLen);
-    p += 46 + nameLen + extraLen + commentLen;
-    if (name.endsWith('/')) continue;
-    if (name.split('/').some((s) => s === '..') || name.startsWith('/'))
-      throw new Error(`unsafe path in zip: ${name}`);
-    const lNameLen = buf.readUInt16LE(localOffset + 26);
-    const lExtraLen = buf.readUInt16LE(localOffset + 28);
-    const dataStart = localOffset + 30 + lNameLen + lExtraLen;
-    const data = buf.subarray(dataStart, dataStart + compressedSize);
-    const content = method === 0 ? data : method === 8 ? inflateRawSync(data) : undefined;
-    if (!content) throw new Error(`unsupported compression method ${method} for ${name}`);
-    const out = join(destDir, name);
-    mkdirSync(dirname(out), { recursive: true });
-    writeFileSync(out, content);
-    written.push(name);
-  }
-  return written;
-}
 
 let cached: PackagedHandler | undefined;
 
@@ -135,7 +85,7 @@ export function ensurePackagedHandler(
   const dir = mkdtempSync(join(tmpdir(), 'indexer-packaged-'));
   let names: string[];
   try {
-    names = unzip(PACKAGE_ZIP, dir);
+    names = unzip(PACKAGE_ZIP, dir).map((entry) => entry.name);
   } catch (e) {
     return (cached = {
       available: false,
