@@ -5,21 +5,21 @@ import type { Operation } from './records';
 import type { BulkItemResult } from './search-client';
 
 /**
- * An operation with its NDJSON lines, encoded to UTF-8 once and re-sent as is on retries. The
- * request body is then these bytes concatenated: nothing downstream (Content-Length, the SigV4
- * payload hash, the socket write) has to scan or re-encode the text again.
+ * An operation with its NDJSON lines, built once and re-sent as is on retries, and its exact
+ * UTF-8 size, so chunks are packed by bytes and each request body is encoded in one pass.
  */
 export class EncodedOperation {
-  readonly bytes: number;
   constructor(
     readonly operation: Operation,
-    readonly encoded: Buffer,
-  ) {
-    this.bytes = encoded.length;
-  }
+    /** The action line, newline included. */
+    readonly action: string,
+    /** The document line without its newline (index operations only). */
+    readonly source: string | undefined,
+    readonly bytes: number,
+  ) {}
   /** The NDJSON text (for tests and dry-run logs). */
   get lines(): string {
-    return this.encoded.toString('utf8');
+    return this.source === undefined ? this.action : `${this.action}${this.source}\n`;
   }
 }
 
@@ -33,11 +33,13 @@ export function encodeOperation(operation: Operation): EncodedOperation {
       ? ''
       : `,"version":${operation.version},"version_type":"external"`;
   const meta = `{"_id":${JSON.stringify(operation.id)}${versionPart}}`;
-  const lines =
-    operation.kind === 'index'
-      ? `{"index":${meta}}\n${operation.source}\n`
-      : `{"delete":${meta}}\n`;
-  return new EncodedOperation(operation, Buffer.from(lines, 'utf8'));
+  if (operation.kind === 'delete') {
+    const action = `{"delete":${meta}}\n`;
+    return new EncodedOperation(operation, action, undefined, Buffer.byteLength(action));
+  }
+  const action = `{"index":${meta}}\n`;
+  const bytes = Buffer.byteLength(action) + Buffer.byteLength(operation.source) + 1;
+  return new EncodedOperation(operation, action, operation.source, bytes);
 }
 
 /**
@@ -64,15 +66,24 @@ export function chunkByBytes<T extends { readonly bytes: number }>(
   return chunks;
 }
 
+/**
+ * The request body: the chunk's lines encoded straight into one buffer of the known size, so
+ * nothing downstream (Content-Length, the SigV4 payload hash, the socket write) has to scan or
+ * re-encode text, and no intermediate string or buffer is built per operation.
+ */
 export function bulkBody(chunk: readonly EncodedOperation[]): Buffer {
   let total = 0;
-  const parts = new Array<Buffer>(chunk.length);
-  for (let i = 0; i < chunk.length; i++) {
-    const item = chunk[i] as EncodedOperation;
-    parts[i] = item.encoded;
-    total += item.bytes;
+  for (const item of chunk) total += item.bytes;
+  const body = Buffer.allocUnsafe(total);
+  let at = 0;
+  for (const item of chunk) {
+    at += body.write(item.action, at);
+    if (item.source !== undefined) {
+      at += body.write(item.source, at);
+      body[at++] = 0x0a;
+    }
   }
-  return Buffer.concat(parts, total);
+  return body;
 }
 
 export type ItemOutcome = 'done' | 'retry' | 'reject';
