@@ -327,6 +327,24 @@ describe('itemToJson', () => {
   });
 
   it.each([
+    ['a number in a string set', { s: { SS: ['a', 7] } }, /^NewImage\.s\[1\]: expected a string$/],
+    ['a word in a number set', { n: { NS: ['1', 'x'] } }, /^NewImage\.n\[1\]: not a number: "x"$/],
+    [
+      'a number in a binary set',
+      { b: { BS: ['AQ==', 5] } },
+      /^NewImage\.b\[1\]: binary is neither/,
+    ],
+    [
+      'a bad value deep in a list',
+      { l: { L: [{ L: [{ BOOL: 'yes' }] }] } },
+      /^NewImage\.l\[0\]\[0\]: BOOL is not a boolean$/,
+    ],
+    ['a set that is not an array', { s: { NS: '1' } }, /^NewImage\.s: expected an array$/],
+  ])('names the element of %s', (_label, image, message) => {
+    expect(() => itemToJson(image, 'NewImage')).toThrow(message);
+  });
+
+  it.each([
     ['null', null],
     ['an array', []],
     ['a string', 'item'],
