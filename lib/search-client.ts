@@ -118,6 +118,9 @@ export function createSearchClient(options: SearchClientOptions): SearchClient {
       maxRetries: 0,
       // Every status resolves; callers classify them (a 404 on HEAD /index is an answer).
       ignore: IGNORE_ALL_STATUSES,
+      // The signer would otherwise sign and send `Host: <hostname>` without a non-default port;
+      // HTTP (RFC 9110 7.2) wants the port there, and a verifier may rebuild it that way.
+      headers: { host: options.endpoint.host },
     });
     // `requestTimeout` is a socket idle timeout: a server that trickles bytes, or a credential
     // provider that hangs before the request starts, would outlive it. This bounds the whole

@@ -119,6 +119,8 @@ describe('createSearchClient against a loopback server', () => {
         expect.arrayContaining(['host', 'x-amz-date', 'x-amz-content-sha256']),
       );
       expect(request.headers['x-amz-content-sha256']).toBe(sha256Hex(request.body));
+      // The signed Host carries the port, as HTTP sends it to a non-default port.
+      expect(request.headers.host).toBe(new URL(server.origin).host);
       if (sessionToken)
         expect(request.headers['x-amz-security-token']).toBe(CREDENTIALS.sessionToken);
       else expect(request.headers['x-amz-security-token']).toBeUndefined();
