@@ -13,6 +13,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AttributeValue, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
+import { Rng as SeededRng } from '../tests/support/rng';
 
 /** Lambda's synchronous invocation payload limit. */
 export const LAMBDA_PAYLOAD_LIMIT = 6_291_456;
@@ -29,33 +30,8 @@ const STREAM_ARN = `arn:aws:dynamodb:${REGION}:123456789012:table/UsersTransacti
 type AttributeMap = Record<string, AttributeValue>;
 type EventName = 'INSERT' | 'MODIFY' | 'REMOVE';
 
-/** mulberry32: small, fast, good enough for test data. */
-class Rng {
-  private state: number;
-  constructor(seed: number) {
-    this.state = seed >>> 0 || 0x9e3779b9;
-  }
-  next(): number {
-    this.state = (this.state + 0x6d2b79f5) >>> 0;
-    let t = this.state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-  int(lo: number, hi: number): number {
-    return lo + Math.floor(this.next() * (hi - lo + 1));
-  }
-  chance(p: number): boolean {
-    return this.next() < p;
-  }
-  pick<T>(items: readonly T[]): T {
-    return items[this.int(0, items.length - 1)] as T;
-  }
-  hex(chars: number): string {
-    let s = '';
-    while (s.length < chars) s += this.int(0, 15).toString(16);
-    return s;
-  }
+/** The tests' seeded generator (mulberry32), plus what the workload needs. */
+class Rng extends SeededRng {
   bytes(n: number): Buffer {
     const b = Buffer.alloc(n);
     for (let i = 0; i < n; i++) b[i] = this.int(0, 255);
