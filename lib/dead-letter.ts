@@ -15,6 +15,7 @@ import { createHash } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
 import aws4 from 'aws4';
+import { withTimeout } from './deadline';
 import { DeadLetterWriteError, describeError } from './errors';
 import { creationSeconds, MAX_SECONDS } from './versions';
 import type { AwsCredentials, CredentialProvider } from './search-client';
@@ -188,18 +189,6 @@ function put(
     request.on('error', (error) => reject(wrap(error)));
     request.end(body);
   });
-}
-
-/** Rejects when `promise` has not settled within `ms`. */
-export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(
-      () => reject(new Error(`${what} timed out after ${ms} ms`)),
-      Math.max(1, ms),
-    );
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 function toAws4Credentials(c: AwsCredentials): aws4.Credentials {

@@ -13,6 +13,7 @@ import { AwsSigv4Signer } from '@opensearch-project/opensearch/aws-v3';
 import Connection from '@opensearch-project/opensearch/lib/Connection.js';
 import Transport from '@opensearch-project/opensearch/lib/Transport.js';
 import { ConnectionPool } from '@opensearch-project/opensearch/lib/pool/index.js';
+import { withTimeout } from './deadline';
 import { BulkRequestError, describeError } from './errors';
 
 export interface AwsCredentials {
@@ -125,22 +126,8 @@ export function createSearchClient(options: SearchClientOptions): SearchClient {
     // `requestTimeout` is a socket idle timeout: a server that trickles bytes, or a credential
     // provider that hangs before the request starts, would outlive it. This bounds the whole
     // exchange, so a request never runs past the caller's deadline.
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<never>((_resolve, reject) => {
-      timer = setTimeout(
-        () => {
-          request.abort();
-          reject(new Error(`request timed out after ${Math.floor(timeoutMs)} ms`));
-        },
-        Math.max(1, Math.floor(timeoutMs)),
-      );
-    });
-    try {
-      const response = await Promise.race([request, deadline]);
-      return { statusCode: response.statusCode ?? 0, body: response.body };
-    } finally {
-      clearTimeout(timer);
-    }
+    const response = await withTimeout(request, timeoutMs, 'request', () => request.abort());
+    return { statusCode: response.statusCode ?? 0, body: response.body };
   }
 
   return {
