@@ -4,16 +4,12 @@
  */
 import type { Context, DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
 import { loadConfig, type Config } from './lib/config';
-import { defaultCredentials } from './lib/credentials';
+import { defaultCredentials, type CredentialProvider } from './lib/credentials';
 import { createS3DeadLetterSink, type DeadLetterSink } from './lib/dead-letter';
 import { describeError } from './lib/errors';
 import { createLogger, type Logger } from './lib/logger';
 import { processBatch } from './lib/process-batch';
-import {
-  createSearchClient,
-  type CredentialProvider,
-  type SearchClient,
-} from './lib/search-client';
+import { createSearchClient, type SearchClient } from './lib/search-client';
 
 export interface Runtime {
   readonly config: Readonly<Config>;

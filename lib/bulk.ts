@@ -1,8 +1,16 @@
 /**
  * Operations -> NDJSON `_bulk` bodies, and bulk statuses -> outcomes. Pure.
  */
+import { BulkRequestError } from './errors';
 import type { Operation } from './records';
-import type { BulkItemResult } from './search-client';
+import { overtakesConflict } from './versions';
+
+/** One bulk response item, reduced to what the outcome table needs. */
+export interface BulkItemResult {
+  readonly status: number;
+  readonly errorType: string | undefined;
+  readonly reason: string | undefined;
+}
 
 /**
  * An operation with its NDJSON lines, built once and re-sent as is on retries, and its exact
@@ -86,7 +94,11 @@ export function bulkBody(chunk: readonly EncodedOperation[]): Buffer {
   return body;
 }
 
-export type ItemOutcome = 'done' | 'retry' | 'reject';
+/**
+ * done: the record needs nothing more; retry: send it again later; reject: dead-letter it;
+ * resend: send it again now with a version above the stored one (a wrapped tiebreak).
+ */
+export type ItemOutcome = 'done' | 'retry' | 'reject' | 'resend';
 
 export interface ItemVerdict {
   readonly outcome: ItemOutcome;
@@ -98,6 +110,7 @@ export type ItemLabel =
   | 'indexed'
   | 'deleted'
   | 'not-found'
+  | 'wrapped'
   | 'stale'
   | 'throttled'
   | 'unavailable'
@@ -108,7 +121,12 @@ export type ItemLabel =
 interface ItemRule {
   readonly label: ItemLabel;
   readonly outcome: ItemOutcome;
-  readonly when: (item: BulkItemResult, kind: Operation['kind'], versioned: boolean) => boolean;
+  readonly when: (
+    item: BulkItemResult,
+    kind: Operation['kind'],
+    versioned: boolean,
+    version: string | undefined,
+  ) => boolean;
 }
 
 /**
@@ -124,6 +142,14 @@ export const ITEM_RULES: readonly ItemRule[] = [
   { label: 'deleted', outcome: 'done', when: (i) => i.status >= 200 && i.status < 300 },
   // Deleting a document that is not there leaves the index as the table is.
   { label: 'not-found', outcome: 'done', when: (i, k) => i.status === 404 && k === 'delete' },
+  // A conflict in the same second whose tiebreak is only "behind" because it wrapped: the change is
+  // newer than the stored one, so it is re-sent above it (lib/versions.ts, overtakesConflict).
+  {
+    label: 'wrapped',
+    outcome: 'resend',
+    when: (i, _k, v, version) =>
+      i.status === 409 && v && version !== undefined && overtakesConflict(version, i.reason),
+  },
   // Under external versioning a conflict means the index already holds this change or a newer one.
   { label: 'stale', outcome: 'done', when: (i, _k, v) => i.status === 409 && v },
   { label: 'throttled', outcome: 'retry', when: (i) => i.status === 429 },
@@ -150,9 +176,10 @@ export function classifyItem(
   item: BulkItemResult,
   kind: Operation['kind'],
   versioned: boolean,
+  version?: string,
 ): ItemVerdict {
   for (const rule of ITEM_RULES) {
-    if (rule.when(item, kind, versioned)) return rule;
+    if (rule.when(item, kind, versioned, version)) return rule;
   }
   /* istanbul ignore next: the last rule always matches */
   return { label: 'unknown', outcome: 'retry' };
@@ -167,4 +194,56 @@ export type RequestOutcome = 'retry' | 'split';
  */
 export function classifyRequestFailure(status: number | undefined): RequestOutcome {
   return status === 413 ? 'split' : 'retry';
+}
+
+/**
+ * Reads `{errors, items:[{index|delete:{status, error:{type, reason}}}]}`. Items are matched to
+ * operations by position (`items[i]` belongs to `operations[i]`), never by offsets into the body.
+ * A response that does not account for every operation is treated as a failed request.
+ */
+export function parseBulkItems(body: unknown, operations: number): BulkItemResult[] {
+  const parsed = typeof body === 'string' ? safeJson(body) : body;
+  const items = (parsed as { items?: unknown } | null)?.items;
+  if (!Array.isArray(items) || items.length !== operations) {
+    throw new BulkRequestError(
+      200,
+      `bulk response has ${Array.isArray(items) ? items.length : 'no'} items for ${operations} operations`,
+    );
+  }
+  const results: BulkItemResult[] = new Array(items.length);
+  for (let i = 0; i < items.length; i++) {
+    const entry = items[i] as Record<string, unknown> | null;
+    let action: { status?: unknown; error?: unknown } | undefined;
+    if (entry !== null && typeof entry === 'object') {
+      for (const key in entry) {
+        action = entry[key] as typeof action;
+        break;
+      }
+    }
+    const error = action?.error as { type?: unknown; reason?: unknown } | string | undefined;
+    results[i] = {
+      status: typeof action?.status === 'number' ? action.status : 0,
+      errorType:
+        typeof error === 'object' && error !== null && typeof error.type === 'string'
+          ? error.type
+          : typeof error === 'string'
+            ? 'error'
+            : undefined,
+      reason:
+        typeof error === 'object' && error !== null && typeof error.reason === 'string'
+          ? error.reason
+          : typeof error === 'string'
+            ? error
+            : undefined,
+    };
+  }
+  return results;
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
 }

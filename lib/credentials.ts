@@ -10,7 +10,13 @@
  * cold-start load time. Anywhere else (a laptop with a profile, SSO, a container), the full chain
  * is loaded on first use and memoizes and refreshes credentials as usual.
  */
-import type { AwsCredentials, CredentialProvider } from './search-client';
+export interface AwsCredentials {
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+  readonly sessionToken?: string | undefined;
+  readonly expiration?: Date | undefined;
+}
+export type CredentialProvider = () => Promise<AwsCredentials>;
 
 type Env = Readonly<Record<string, string | undefined>>;
 

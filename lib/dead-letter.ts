@@ -1,11 +1,15 @@
 /**
  * The only module that knows S3. Dead letters are JSON objects, one per record:
  *
- *   s3://<DEAD_LETTER_BUCKET>/<DEAD_LETTER_PREFIX>YYYY/MM/DD/HH/<SequenceNumber>-<eventID>.json
+ *   s3://<DEAD_LETTER_BUCKET>/<DEAD_LETTER_PREFIX>YYYY/MM/DD/HH/<identifier>-<eventID>.json
  *
- * holding the full stream record as received, the error type and reason, the index and the time.
- * The date is the record's ApproximateCreationDateTime (UTC) when it has one, so re-writing the
- * same record after a retry lands on the same key instead of creating a copy.
+ * holding the full record as received, its source (`dynamodb`, `kinesis`, `scan`), the error type
+ * and reason, the index and the time. The identifier is the stream's sequence number; the date is
+ * the change's creation time (UTC) when it has one, so re-writing the same record after a retry
+ * lands on the same key instead of creating a copy.
+ *
+ * Writes are retried here too (`createDeadLetterWriter`): a few attempts with backoff, each bounded
+ * by the invocation's deadline, a few at a time.
  *
  * A PutObject is a single signed HTTPS request, so it is made with aws4 (already used by the
  * OpenSearch signer) rather than the S3 client, which would add about 1 MB to the bundle.
@@ -15,17 +19,24 @@ import { createHash } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
 import aws4 from 'aws4';
-import { withTimeout } from './deadline';
+import type { AwsCredentials, CredentialProvider } from './credentials';
+import { withTimeout, type Deadline } from './deadline';
 import { DeadLetterWriteError, describeError } from './errors';
-import { creationSeconds, MAX_SECONDS } from './versions';
-import type { AwsCredentials, CredentialProvider } from './search-client';
+import type { RecordIdentity, SourceName } from './records';
+import { backoffMs, limiter, type RetryPolicy } from './retry';
+import { dynamodbSource } from './sources/dynamodb';
+import { MAX_SECONDS } from './versions';
 
 export interface DeadLetter {
-  /** The stream record exactly as Lambda delivered it. */
+  /** The record exactly as it was received (a Lambda event record, or a scanned item). */
   readonly record: unknown;
   readonly errorType: string;
   readonly reason: string;
   readonly documentId?: string | undefined;
+  /** Which adapter reads `record` back (a re-drive replays it through the same one). */
+  readonly source?: SourceName | undefined;
+  /** Names the object; taken from a DynamoDB stream record when absent. */
+  readonly identity?: RecordIdentity | undefined;
 }
 
 export interface DeadLetterSink {
@@ -50,25 +61,23 @@ export interface S3DeadLetterOptions {
 
 const SAFE_KEY_PART = /[^A-Za-z0-9._-]/g;
 
-export function deadLetterKey(prefix: string, record: unknown, now: Date): string {
-  const r = record as
-    | {
-        eventID?: unknown;
-        dynamodb?: { SequenceNumber?: unknown; ApproximateCreationDateTime?: unknown };
-      }
-    | null
-    | undefined;
-  const created = creationSeconds(r?.dynamodb?.ApproximateCreationDateTime);
+export function deadLetterKey(
+  prefix: string,
+  record: unknown,
+  now: Date,
+  identity: RecordIdentity = dynamodbSource.identity(record),
+): string {
+  const created = identity.createdSeconds;
   // A creation time beyond any plausible date (the clamp) is garbage: date the letter by now.
   const stamp = (
     created > 0 && created < MAX_SECONDS ? new Date(created * 1000) : now
   ).toISOString();
   const datePath = `${stamp.slice(0, 4)}/${stamp.slice(5, 7)}/${stamp.slice(8, 10)}/${stamp.slice(11, 13)}`;
-  const seq = r?.dynamodb?.SequenceNumber;
-  const eventId = r?.eventID;
+  const seq = identity.identifier;
+  const eventId = identity.eventId;
   const name =
-    typeof seq === 'string' && seq !== ''
-      ? `${seq}-${typeof eventId === 'string' ? eventId : 'no-event-id'}`
+    seq !== undefined
+      ? `${seq}-${eventId ?? 'no-event-id'}`
       : `no-sequence-${createHash('sha256').update(safeStringify(record)).digest('hex').slice(0, 32)}`;
   return `${prefix}${datePath}/${name.replace(SAFE_KEY_PART, '_').slice(0, 200)}.json`;
 }
@@ -94,13 +103,14 @@ export function createS3DeadLetterSink(options: S3DeadLetterOptions): DeadLetter
     location: `s3://${options.bucket}/${options.prefix}`,
     async write(letter, timeoutMs) {
       const failedAt = now();
-      const key = deadLetterKey(options.prefix, letter.record, failedAt);
+      const key = deadLetterKey(options.prefix, letter.record, failedAt, letter.identity);
       const body = JSON.stringify({
         errorType: letter.errorType,
         reason: letter.reason,
         index: options.index,
         documentId: letter.documentId,
         failedAt: failedAt.toISOString(),
+        source: letter.source ?? 'dynamodb',
         record: letter.record,
       });
       const deadline = Date.now() + timeoutMs;
@@ -198,4 +208,52 @@ function toAws4Credentials(c: AwsCredentials): aws4.Credentials {
 
 function wrap(error: unknown): DeadLetterWriteError {
   return new DeadLetterWriteError(undefined, describeError(error), { cause: error });
+}
+
+/** Attempts per dead letter: S3 is rarely down, and every attempt spends the invocation's time. */
+export const DEAD_LETTER_ATTEMPTS = 3;
+/** Letters written at once: a poison batch can hold hundreds; S3 takes them in parallel. */
+export const DEAD_LETTER_CONCURRENCY = 8;
+/** One PutObject of a few KB answers in well under a second; 5 s means S3 is in trouble. */
+export const DEAD_LETTER_TIMEOUT_MS = 5_000;
+
+export type DeadLetterOutcome =
+  { readonly ok: true; readonly key: string } | { readonly ok: false; readonly error: unknown };
+
+export interface DeadLetterWriterOptions {
+  /** Bounds every attempt and every wait between attempts. */
+  readonly deadline: Deadline;
+  readonly policy: RetryPolicy;
+  readonly sleep: (ms: number) => Promise<void>;
+  readonly random: () => number;
+}
+
+/**
+ * Writes letters through `sink` with retries: up to DEAD_LETTER_ATTEMPTS per letter, backoff
+ * between them, never an attempt or a wait past the deadline, DEAD_LETTER_CONCURRENCY at a time.
+ * Resolves with the key, or with the last error when the letter could not be kept.
+ */
+export function createDeadLetterWriter(
+  sink: DeadLetterSink,
+  options: DeadLetterWriterOptions,
+): (letter: DeadLetter) => Promise<DeadLetterOutcome> {
+  const queue = limiter(DEAD_LETTER_CONCURRENCY);
+  const { deadline, policy, sleep, random } = options;
+  return (letter) =>
+    queue(async () => {
+      let lastError: unknown;
+      for (let attempt = 1; attempt <= DEAD_LETTER_ATTEMPTS; attempt++) {
+        const timeout = deadline.timeoutFor(DEAD_LETTER_TIMEOUT_MS);
+        if (timeout === undefined) break;
+        try {
+          return { ok: true, key: await sink.write(letter, timeout) };
+        } catch (error) {
+          lastError = error;
+          const delay = backoffMs(attempt, policy, random);
+          if (!deadline.canWait(delay)) break;
+          if (attempt < DEAD_LETTER_ATTEMPTS) await sleep(delay);
+        }
+      }
+      return { ok: false, error: lastError };
+    });
 }

@@ -23,3 +23,37 @@ export function withTimeout<T>(
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
+
+/**
+ * The time an invocation has left, as the two questions every I/O loop asks: how long may a
+ * request started now run, and may we still wait before the next attempt. One object replaces the
+ * hand-written `remaining - margin` arithmetic at each call site.
+ */
+export interface Deadline {
+  /**
+   * The timeout for a request started now: at most `capMs`, never past the deadline, or
+   * undefined when less than the minimum request time is left (start nothing then).
+   */
+  timeoutFor(capMs: number): number | undefined;
+  /** True when, after waiting `delayMs`, a request of the minimum length still fits. */
+  canWait(delayMs: number): boolean;
+}
+
+/**
+ * A deadline `marginMs` before the end of `remainingMs()` (Lambda's
+ * `context.getRemainingTimeInMillis`), below which no request shorter than `minRequestMs` starts.
+ */
+export function createDeadline(
+  remainingMs: () => number,
+  marginMs: number,
+  minRequestMs: number,
+): Deadline {
+  const budget = (): number => remainingMs() - marginMs;
+  return {
+    timeoutFor(capMs) {
+      const timeout = Math.min(capMs, budget());
+      return timeout < minRequestMs ? undefined : timeout;
+    },
+    canWait: (delayMs) => budget() - delayMs >= minRequestMs,
+  };
+}

@@ -56,6 +56,21 @@ export class DeadLetterWriteError extends IndexerError {
   }
 }
 
+/**
+ * The earliest record that is not done has no usable identifier, and neither has any record before
+ * it: an empty or missing `itemIdentifier` would fail the whole batch anyway (Lambda's rule), so
+ * the handler throws instead and Lambda retries (and bisects) the batch.
+ */
+export class UnreportableFailureError extends IndexerError {
+  override name = 'UnreportableFailureError';
+  constructor(readonly position: number) {
+    super(
+      `record ${position} failed and no record at or before it has a usable identifier; ` +
+        'failing the whole batch so Lambda retries it',
+    );
+  }
+}
+
 /** A short, log-safe description of any thrown value (never the document, never credentials). */
 export function describeError(error: unknown): string {
   if (error instanceof Error) return `${error.name}: ${error.message}`;

@@ -1,29 +1,37 @@
 /**
- * Orchestration: a batch of stream records -> bulk requests, retries, dead letters and the
+ * Orchestration: a batch of source records -> bulk requests, retries, dead letters and the
  * partial batch response. All I/O comes in as arguments, so tests pass fakes.
+ *
+ * A batch goes through named phases; a Ledger carries each record's state between them:
+ *   1. plan         each record -> an operation, a skip, or malformed (dead-lettered)   planRecords
+ *   2. coalesce     one operation per document, the latest change wins                  records.ts
+ *   3. send         until every operation is done, set aside, or time is up             send.ts
+ *   4. dead-letter  wait for the letters; a letter that cannot be written stays failed  dead-letter.ts
+ *   5. answer       the lowest identifier among the records that are not done           batch-response.ts
  *
  * Every record ends in exactly one state:
  *   done   - indexed, deleted, already newer in the index (409 under versioning), superseded by a
- *            later record of the same item in this batch, a TTL delete that is kept, or written
- *            to the dead-letter bucket;
+ *            later change of the same item in this batch, a TTL delete that is kept, or written
+ *            to the dead-letter store;
  *   failed - anything else. Lambda is told the earliest failed record and re-delivers from it.
  */
 import type { DynamoDBBatchResponse } from 'aws-lambda';
-import {
-  bulkBody,
-  chunkByBytes,
-  classifyItem,
-  classifyRequestFailure,
-  encodeOperation,
-  EncodedOperation,
-} from './bulk';
+import { batchResponse } from './batch-response';
+import { bulkBody, chunkByBytes, encodeOperation } from './bulk';
 import type { Config } from './config';
-import type { DeadLetterSink } from './dead-letter';
-import { BulkRequestError, describeError, IndexerError } from './errors';
+import { createDeadline } from './deadline';
+import { createDeadLetterWriter, type DeadLetterOutcome, type DeadLetterSink } from './dead-letter';
+import { describeError } from './errors';
+import { Ledger, type BatchSummary } from './ledger';
 import type { Logger } from './logger';
-import { coalesce, planRecord, sequenceNumberOf, type Operation } from './records';
-import { conflictingVersion, overtakesAcrossWrap } from './versions';
-import type { BulkItemResult, SearchClient } from './search-client';
+import { coalesce, planRecord, type ChangeSource, type Operation } from './records';
+import { defaultSleep, type RetryPolicy } from './retry';
+import type { SearchClient } from './search-client';
+import { sendUntilDone } from './send';
+import { sourceFor } from './sources';
+
+export type { BatchSummary } from './ledger';
+export { UnreportableFailureError } from './errors';
 
 export interface BatchDependencies {
   readonly config: Pick<
@@ -52,355 +60,196 @@ export interface BatchDependencies {
   readonly clock?: () => number;
 }
 
-export interface BatchSummary {
-  records: number;
-  indexed: number;
-  deleted: number;
-  notFound: number;
-  stale: number;
-  /** Same-second changes re-sent past a wrapped tiebreak (see lib/versions.ts). */
-  wrapped: number;
-  superseded: number;
-  skipped: number;
-  retried: number;
-  deadLettered: number;
-  failed: number;
-  requests: number;
-  bytes: number;
-  ms: number;
-}
-
 export interface BatchResult {
   readonly response: DynamoDBBatchResponse;
   readonly summary: BatchSummary;
 }
 
-/** The earliest failed record has no usable identifier, and neither has any record before it. */
-export class UnreportableFailureError extends IndexerError {
-  override name = 'UnreportableFailureError';
-  constructor(position: number) {
-    super(
-      `record ${position} failed and no record at or before it has a SequenceNumber; ` +
-        'failing the whole batch so Lambda retries it',
-    );
-  }
+export interface RecordsResult {
+  /** Positions of the records that are not done, in batch order. */
+  readonly failed: readonly number[];
+  readonly summary: BatchSummary;
 }
 
 /** Below this, a request cannot be expected to finish before the deadline, so none is started. */
 export const MIN_REQUEST_MS = 250;
-const DEAD_LETTER_ATTEMPTS = 3;
-const DEAD_LETTER_CONCURRENCY = 8;
-const DEAD_LETTER_TIMEOUT_MS = 5_000;
 
-interface RecordState {
-  done: boolean;
-  /** Why the record is not done, for its log line. */
-  errorType: string | undefined;
-  documentId: string | undefined;
-}
-
-const defaultSleep = (ms: number): Promise<void> =>
-  new Promise((resolve) => setTimeout(resolve, ms));
-
+/**
+ * A Lambda batch (DynamoDB Streams or Kinesis, told apart by the records' `eventSource`) ->
+ * the partial batch response.
+ */
 export async function processBatch(
   records: readonly unknown[],
   deps: BatchDependencies,
 ): Promise<BatchResult> {
+  const source = sourceFor(records);
+  const { failed, summary } = await processRecords(records, source, deps);
+  const response = batchResponse(
+    failed,
+    (position) => source.identity(records[position]).identifier,
+  );
+  return { response, summary };
+}
+
+/**
+ * Any source's records -> indexed, deleted or dead-lettered, as far as the deadline allows.
+ * Resolves with the positions of the records that are not done.
+ */
+export async function processRecords<R>(
+  records: readonly R[],
+  source: ChangeSource<R>,
+  deps: BatchDependencies,
+): Promise<RecordsResult> {
   const { config, logger } = deps;
   const clock = deps.clock ?? Date.now;
   const sleep = deps.sleep ?? defaultSleep;
   const random = deps.random ?? Math.random;
   const started = clock();
-  const margin = config.deadlineMarginMs;
-  const budget = (): number => deps.remainingMs() - margin;
   // A request is only worth starting if it can run this long (or its whole configured timeout).
   const minRequestMs = Math.min(MIN_REQUEST_MS, config.requestTimeoutMs);
-
-  const summary: BatchSummary = {
-    records: records.length,
-    indexed: 0,
-    deleted: 0,
-    notFound: 0,
-    stale: 0,
-    wrapped: 0,
-    superseded: 0,
-    skipped: 0,
-    retried: 0,
-    deadLettered: 0,
-    failed: 0,
-    requests: 0,
-    bytes: 0,
-    ms: 0,
+  const policy: RetryPolicy = { baseMs: config.retryBaseMs, maxMs: config.retryMaxMs };
+  const ledger = new Ledger(records.length);
+  const logFields = (position: number): Record<string, unknown> => {
+    const identity = source.identity(records[position]);
+    return {
+      key: ledger.documentId(position),
+      sequenceNumber: identity.identifier,
+      eventName: identity.eventName,
+      errorType: ledger.errorType(position),
+    };
   };
-  const states: RecordState[] = records.map(() => ({
-    done: false,
-    errorType: undefined,
-    documentId: undefined,
-  }));
-  const deadLetterWrites: Promise<void>[] = [];
-  const deadLetterQueue = limiter(DEAD_LETTER_CONCURRENCY);
 
-  /** Keeps a record that can never be indexed: S3 if configured, else report it to Lambda. */
-  const deadLetter = (position: number, errorType: string, reason: string): void => {
-    const state = states[position] as RecordState;
-    state.errorType = errorType;
-    if (config.dryRun) {
-      logger.warn('dry run: would dead-letter record', recordFields(records[position], state));
-      state.done = true;
-      return;
-    }
-    const sink = deps.deadLetters;
-    if (sink === undefined) return; // reported as failed below: lossless without a bucket
-    deadLetterWrites.push(
-      deadLetterQueue(async () => {
-        let lastError: unknown;
-        for (let attempt = 1; attempt <= DEAD_LETTER_ATTEMPTS; attempt++) {
-          const timeout = Math.min(DEAD_LETTER_TIMEOUT_MS, deps.remainingMs() - margin / 2);
-          if (timeout < minRequestMs) break;
-          try {
-            const key = await sink.write(
-              { record: records[position], errorType, reason, documentId: state.documentId },
-              timeout,
-            );
-            state.done = true;
-            summary.deadLettered++;
-            logger.warn('record dead-lettered', {
-              ...recordFields(records[position], state),
-              location: sink.uri(key),
-            });
-            return;
-          } catch (error) {
-            lastError = error;
-            const delay = backoff(attempt);
-            if (deps.remainingMs() - margin / 2 - delay < minRequestMs) break;
-            if (attempt < DEAD_LETTER_ATTEMPTS) await sleep(delay);
-          }
-        }
-        state.errorType = `${errorType}; dead-letter write failed`;
-        logger.error('dead-letter write failed', {
-          ...recordFields(records[position], state),
-          error: describeError(lastError),
+  // Phase 4's writer, fed from phases 1 and 3. Dead letters get half the margin the bulk requests
+  // get: keeping a rejected record is worth more of the remaining time than one more retry.
+  const writeLetter =
+    deps.deadLetters === undefined || config.dryRun
+      ? undefined
+      : createDeadLetterWriter(deps.deadLetters, {
+          deadline: createDeadline(deps.remainingMs, config.deadlineMarginMs / 2, minRequestMs),
+          policy,
+          sleep,
+          random,
         });
-      }),
-    );
-  };
-
-  const backoff = (attempt: number): number => {
-    const ceiling = Math.min(config.retryMaxMs, config.retryBaseMs * 2 ** (attempt - 1));
-    return Math.round(ceiling / 2 + (random() * ceiling) / 2);
-  };
-
-  // 1. Plan every record: an operation, a skip (kept TTL delete), or a malformed record.
-  const operations: Operation[] = [];
-  for (let position = 0; position < records.length; position++) {
-    const plan = planRecord(records[position], position, config);
-    const state = states[position] as RecordState;
-    if (plan.kind === 'operation') {
-      state.documentId = plan.operation.id;
-      operations.push(plan.operation);
-    } else if (plan.kind === 'skip') {
-      state.done = true;
-      summary.skipped++;
-    } else {
-      deadLetter(position, plan.error.errorType, plan.error.message);
-    }
-  }
-
-  // 2. One operation per document: the last change wins (REMOVE then INSERT ends present).
-  const { latest, superseded } = coalesce(operations);
-  for (const position of superseded) (states[position] as RecordState).done = true;
-  summary.superseded = superseded.length;
-
-  // 3. Send, re-sending only what is not done, until done or out of time.
-  let pending = latest.map(encodeOperation);
-  if (config.dryRun) {
-    for (const chunk of chunkByBytes(pending, config.bulkMaxBytes)) {
-      logger.info('dry run: bulk request not sent', {
-        method: 'POST',
-        path: `/${config.index}/_bulk`,
-        operations: chunk.length,
-        body: bulkBody(chunk).toString('utf8'),
-      });
-    }
-    for (const item of pending) (states[item.operation.position] as RecordState).done = true;
-    pending = [];
-  }
-  const search = deps.search;
-  let lastRequestError: string | undefined;
-
-  const settle = (item: EncodedOperation, errorType: string | undefined): void => {
-    const state = states[item.operation.position] as RecordState;
-    state.done = true;
-    state.errorType = errorType;
-  };
-
-  const sendChunk = async (chunk: EncodedOperation[], retry: EncodedOperation[]): Promise<void> => {
-    const timeout = Math.min(config.requestTimeoutMs, budget());
-    if (search === undefined || timeout < minRequestMs) {
-      retry.push(...chunk);
+  const letters: Promise<void>[] = [];
+  const reject = (position: number, errorType: string, reason: string): void => {
+    ledger.setError(position, errorType);
+    if (config.dryRun) {
+      logger.warn('dry run: would dead-letter record', logFields(position));
+      ledger.shown(position);
       return;
     }
-    const body = bulkBody(chunk);
-    let items;
-    summary.requests++;
-    for (const item of chunk) summary.bytes += item.bytes;
-    try {
-      items = await search.bulk(body, chunk.length, timeout);
-    } catch (error) {
-      // The client turns every I/O failure into BulkRequestError; anything else is a bug, and a
-      // bug must fail the batch loudly (Lambda retries and bisects it) rather than burn retries.
-      if (!(error instanceof BulkRequestError)) throw error;
-      const status = error.status;
-      lastRequestError = describeError(error);
-      if (classifyRequestFailure(status) === 'split') {
-        if (chunk.length > 1) {
-          // 413: the cluster's HTTP limit is below BULK_MAX_BYTES. Halve and try again now.
-          const half = Math.ceil(chunk.length / 2);
-          await sendChunk(chunk.slice(0, half), retry);
-          await sendChunk(chunk.slice(half), retry);
-        } else {
-          const only = chunk[0] as EncodedOperation;
-          deadLetter(
-            only.operation.position,
-            'request_entity_too_large',
-            `a bulk request with only this record (${only.bytes} bytes) was answered 413`,
-          );
-        }
-        return;
-      }
-      for (const item of chunk) {
-        (states[item.operation.position] as RecordState).errorType = lastRequestError;
-      }
-      retry.push(...chunk);
-      return;
-    }
-    for (let i = 0; i < chunk.length; i++) {
-      const item = chunk[i] as EncodedOperation;
-      const result = items[i] as BulkItemResult;
-      const verdict = classifyItem(result, item.operation.kind, config.versioning);
-      if (verdict.label === 'stale' && item.operation.version !== undefined) {
-        const current = conflictingVersion(result.reason);
-        if (current !== undefined && overtakesAcrossWrap(item.operation.version, current)) {
-          // Newer than what is stored: only the same-second tiebreak wrapped (lib/versions.ts).
-          retry.push(encodeOperation({ ...item.operation, version: (current + 1n).toString() }));
-          summary.wrapped++;
-          continue;
-        }
-      }
-      if (verdict.outcome === 'done') {
-        settle(item, undefined);
-        if (verdict.label === 'indexed') summary.indexed++;
-        else if (verdict.label === 'deleted') summary.deleted++;
-        else if (verdict.label === 'not-found') summary.notFound++;
-        else summary.stale++;
-      } else if (verdict.outcome === 'retry') {
-        (states[item.operation.position] as RecordState).errorType =
-          result.errorType ?? `HTTP ${result.status}`;
-        retry.push(item);
-      } else {
-        deadLetter(
-          item.operation.position,
-          result.errorType ?? `HTTP ${result.status}`,
-          result.reason ?? `bulk item answered HTTP ${result.status}`,
-        );
-      }
-    }
-  };
-
-  const chunkQueue = limiter(config.bulkConcurrency);
-  for (let attempt = 1; pending.length > 0; attempt++) {
-    const retry: EncodedOperation[] = [];
-    // Chunks can go out concurrently: after coalescing no two operations share a document.
-    await Promise.all(
-      chunkByBytes(pending, config.bulkMaxBytes).map((chunk) =>
-        chunkQueue(() => sendChunk(chunk, retry)),
+    if (writeLetter === undefined) return; // reported as failed: lossless without a bucket
+    const letter = {
+      record: records[position],
+      errorType,
+      reason,
+      documentId: ledger.documentId(position),
+      source: source.name,
+      identity: source.identity(records[position]),
+    };
+    letters.push(
+      writeLetter(letter).then((outcome) =>
+        deadLettered(position, outcome, errorType, deps, ledger, logFields),
       ),
     );
-    if (retry.length === 0) break;
-    // Keep stream order in the next request; concurrent chunks may have finished in any order.
-    pending = retry.sort((a, b) => a.operation.position - b.operation.position);
-    const delay = backoff(attempt);
-    if (budget() - delay < minRequestMs) {
-      logger.warn('out of time: leaving operations for Lambda to re-deliver', {
-        pending: pending.length,
-        attempts: attempt,
-        lastError: lastRequestError,
-      });
-      break;
-    }
-    summary.retried += pending.length;
-    logger.warn('retrying bulk operations', {
-      pending: pending.length,
-      attempt,
-      delayMs: delay,
-      lastError: lastRequestError,
+  };
+
+  // 1. Plan.
+  const operations = planRecords(records, source, config, ledger, reject);
+
+  // 2. Coalesce.
+  const { latest, superseded } = coalesce(operations);
+  for (const position of superseded) ledger.settle(position, 'superseded');
+
+  // 3. Send until done (or show, in a dry run).
+  if (config.dryRun) {
+    showDryRun(latest, config, logger, ledger);
+  } else {
+    await sendUntilDone(latest, {
+      config,
+      search: deps.search,
+      ledger,
+      deadline: createDeadline(deps.remainingMs, config.deadlineMarginMs, minRequestMs),
+      policy,
+      reject,
+      logger,
+      sleep,
+      random,
     });
-    await sleep(delay);
   }
 
-  // 4. Wait for dead letters. A write that fails leaves its record failed.
-  await Promise.all(deadLetterWrites);
+  // 4. Dead letters.
+  await Promise.all(letters);
 
-  // 5. Tell Lambda where to resume.
-  let earliest: { position: number; sequence: bigint } | undefined;
-  for (let position = 0; position < states.length; position++) {
-    const state = states[position] as RecordState;
-    if (state.done) continue;
-    summary.failed++;
-    logger.error('record not done', recordFields(records[position], state));
-    const reportable = reportablePosition(records, position);
-    if (reportable === undefined) throw new UnreportableFailureError(position);
-    const sequence = BigInt(sequenceNumberOf(records[reportable]) as string);
-    if (earliest === undefined || sequence < earliest.sequence) {
-      earliest = { position: reportable, sequence };
+  // 5. What is not done.
+  const failed = ledger.closeFailed();
+  for (const position of failed) logger.error('record not done', logFields(position));
+  ledger.summary.ms = clock() - started;
+  logger.info('batch processed', { ...ledger.summary });
+  return { failed, summary: ledger.summary };
+}
+
+/** Phase 1: each record -> an operation (returned), a skip (done) or malformed (rejected). */
+function planRecords<R>(
+  records: readonly R[],
+  source: ChangeSource<R>,
+  config: BatchDependencies['config'],
+  ledger: Ledger,
+  reject: (position: number, errorType: string, reason: string) => void,
+): Operation[] {
+  const operations: Operation[] = [];
+  for (let position = 0; position < records.length; position++) {
+    const plan = planRecord(records[position] as R, position, config, source);
+    if (plan.kind === 'operation') {
+      ledger.setDocumentId(position, plan.operation.id);
+      operations.push(plan.operation);
+    } else if (plan.kind === 'skip') {
+      ledger.settle(position, 'skipped');
+    } else {
+      reject(position, plan.error.errorType, plan.error.message);
     }
   }
-  summary.ms = clock() - started;
-  logger.info('batch processed', { ...summary });
-  const batchItemFailures =
-    earliest === undefined
-      ? []
-      : [{ itemIdentifier: sequenceNumberOf(records[earliest.position]) as string }];
-  return { response: { batchItemFailures }, summary };
+  return operations;
 }
 
-/**
- * The record whose SequenceNumber stands for a failed record: itself, or the nearest earlier
- * record with one. Lambda checkpoints at the lowest identifier and re-delivers everything after
- * it, so reporting an earlier record is safe; an empty identifier would fail the whole batch.
- */
-function reportablePosition(records: readonly unknown[], position: number): number | undefined {
-  for (let p = position; p >= 0; p--) {
-    const seq = sequenceNumberOf(records[p]);
-    if (seq !== undefined && /^\d+$/.test(seq)) return p;
+function deadLettered(
+  position: number,
+  outcome: DeadLetterOutcome,
+  errorType: string,
+  deps: BatchDependencies,
+  ledger: Ledger,
+  logFields: (position: number) => Record<string, unknown>,
+): void {
+  if (outcome.ok) {
+    ledger.deadLettered(position);
+    deps.logger.warn('record dead-lettered', {
+      ...logFields(position),
+      location: deps.deadLetters?.uri(outcome.key),
+    });
+    return;
   }
-  return undefined;
+  ledger.setError(position, `${errorType}; dead-letter write failed`);
+  deps.logger.error('dead-letter write failed', {
+    ...logFields(position),
+    error: describeError(outcome.error),
+  });
 }
 
-function recordFields(record: unknown, state: RecordState): Record<string, unknown> {
-  const r = record as { eventID?: unknown; eventName?: unknown } | null;
-  return {
-    key: state.documentId,
-    sequenceNumber: sequenceNumberOf(record),
-    eventName: typeof r?.eventName === 'string' ? r.eventName : undefined,
-    errorType: state.errorType,
-  };
-}
-
-/** Runs at most `limit` tasks at once. */
-function limiter(limit: number): <T>(task: () => Promise<T>) => Promise<T> {
-  let running = 0;
-  const waiting: (() => void)[] = [];
-  return async (task) => {
-    // A finishing task hands its slot straight to the next waiter, so `running` never overshoots.
-    if (running >= limit) await new Promise<void>((resolve) => waiting.push(resolve));
-    else running++;
-    try {
-      return await task();
-    } finally {
-      const next = waiting.shift();
-      if (next) next();
-      else running--;
-    }
-  };
+/** A dry run logs the bulk requests it would send, and counts their records as shown. */
+function showDryRun(
+  operations: readonly Operation[],
+  config: BatchDependencies['config'],
+  logger: Logger,
+  ledger: Ledger,
+): void {
+  const encoded = operations.map(encodeOperation);
+  for (const chunk of chunkByBytes(encoded, config.bulkMaxBytes)) {
+    logger.info('dry run: bulk request not sent', {
+      method: 'POST',
+      path: `/${config.index}/_bulk`,
+      operations: chunk.length,
+      body: bulkBody(chunk).toString('utf8'),
+    });
+  }
+  for (const operation of operations) ledger.shown(operation.position);
 }

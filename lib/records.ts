@@ -1,24 +1,65 @@
 /**
- * Stream record -> operation. Pure: no I/O, no clock.
+ * Changes -> operations, whatever their source. Pure: no I/O, no clock.
  *
- * INSERT and MODIFY index the NewImage as the whole document; REMOVE deletes by Keys (no
- * OldImage needed, so KEYS_ONLY-free views such as NEW_IMAGE work too). TTL expiries are REMOVE
- * records whose userIdentity is the DynamoDB service; they delete unless TTL_DELETES=ignore.
+ * A source adapter (lib/sources/) turns each record it receives into a neutral `Change`: index
+ * (an item image), delete (by key), or skip, with the key attributes, an external version and an
+ * order. From here on nothing knows the source: the key becomes the document id (lib/ids.ts), the
+ * image the document (lib/documents.ts), and `coalesce` keeps one operation per document.
  */
-import { MalformedRecordError } from './errors';
 import { itemToJson } from './documents';
+import { MalformedRecordError } from './errors';
 import { documentId } from './ids';
-import { checkSequenceNumber, externalVersion } from './versions';
+
+/** Where a change came from; also the `source` of its dead letter, so a re-drive can replay it. */
+export type SourceName = 'dynamodb' | 'kinesis' | 'scan';
+
+/** A source record as the core sees it. */
+export interface Change {
+  readonly kind: 'index' | 'delete' | 'skip';
+  /** The item's key attributes in DynamoDB JSON (`dynamodb.Keys`). */
+  readonly keys: unknown;
+  /** The whole item in DynamoDB JSON, for `index`. */
+  readonly image: unknown;
+  /** External version as decimal text, or undefined when versioning is off. */
+  readonly version: string | undefined;
+  /**
+   * Orders two changes of one item inside a batch; the greater is the later change. Stream
+   * position for DynamoDB Streams (records of one item arrive in modification order), the
+   * creation time for sources that may reorder (Kinesis).
+   */
+  readonly order: number;
+  /** Why a `skip` is skipped, for counters and logs. */
+  readonly skipReason?: string;
+}
+
+/** What logs, dead-letter keys and the batch response need to know of any record, even a broken one. */
+export interface RecordIdentity {
+  /** The identifier Lambda wants back in `batchItemFailures`, when the record has a usable one. */
+  readonly identifier: string | undefined;
+  readonly eventId: string | undefined;
+  readonly eventName: string | undefined;
+  /** Whole epoch seconds of the change, or 0 when unknown. */
+  readonly createdSeconds: number;
+}
+
+export interface ChangeSource<R = unknown> {
+  readonly name: SourceName;
+  /** The record as a change. Throws MalformedRecordError for a record that cannot be one. */
+  change(record: R, position: number, options: RecordOptions): Change;
+  /** Never throws: describes whatever it is given. */
+  identity(record: unknown): RecordIdentity;
+}
 
 export interface IndexOperation {
   readonly kind: 'index';
-  /** Position of the record in the batch, i.e. in stream order. */
+  /** Position of the record in the batch. */
   readonly position: number;
   readonly id: string;
   /** External version as decimal text, or undefined when versioning is off. */
   readonly version: string | undefined;
   /** The document as JSON text. */
   readonly source: string;
+  readonly order: number;
 }
 
 export interface DeleteOperation {
@@ -26,13 +67,14 @@ export interface DeleteOperation {
   readonly position: number;
   readonly id: string;
   readonly version: string | undefined;
+  readonly order: number;
 }
 
 export type Operation = IndexOperation | DeleteOperation;
 
 export type RecordPlan =
   | { readonly kind: 'operation'; readonly operation: Operation }
-  | { readonly kind: 'skip'; readonly reason: 'ttl-ignored' }
+  | { readonly kind: 'skip'; readonly reason: string }
   | { readonly kind: 'malformed'; readonly error: MalformedRecordError };
 
 export interface RecordOptions {
@@ -42,87 +84,45 @@ export interface RecordOptions {
   readonly keyOrder: readonly string[];
 }
 
-const TTL_PRINCIPAL = 'dynamodb.amazonaws.com';
-
-/** True for the REMOVE records DynamoDB's TTL process writes (userIdentity is the service). */
-export function isTtlDelete(record: { userIdentity?: unknown }): boolean {
-  const identity = record.userIdentity as { type?: unknown; principalId?: unknown } | undefined;
-  return identity?.principalId === TTL_PRINCIPAL;
-}
-
-/** Returns the record's SequenceNumber if it has a usable one; used for the batch response. */
-export function sequenceNumberOf(record: unknown): string | undefined {
-  const seq = (record as { dynamodb?: { SequenceNumber?: unknown } } | null)?.dynamodb
-    ?.SequenceNumber;
-  return typeof seq === 'string' && seq !== '' ? seq : undefined;
-}
-
-export function planRecord(record: unknown, position: number, options: RecordOptions): RecordPlan {
+/** One record of `source` -> an operation, a skip, or the reason it is malformed. */
+export function planRecord<R>(
+  record: R,
+  position: number,
+  options: RecordOptions,
+  source: ChangeSource<R>,
+): RecordPlan {
   try {
-    const operation = toOperation(record, position, options);
-    return operation === TTL_IGNORED
-      ? { kind: 'skip', reason: 'ttl-ignored' }
-      : { kind: 'operation', operation };
+    const change = source.change(record, position, options);
+    if (change.kind === 'skip') return { kind: 'skip', reason: change.skipReason ?? 'skipped' };
+    return { kind: 'operation', operation: toOperation(change, position, options) };
   } catch (error) {
     if (error instanceof MalformedRecordError) return { kind: 'malformed', error };
     throw error;
   }
 }
 
-const TTL_IGNORED = Symbol('ttl-ignored');
-
-function toOperation(
-  record: unknown,
-  position: number,
-  options: RecordOptions,
-): Operation | typeof TTL_IGNORED {
-  if (record === null || typeof record !== 'object') {
-    throw new MalformedRecordError('MalformedRecord', 'record is not an object');
-  }
-  const { eventName, dynamodb } = record as { eventName?: unknown; dynamodb?: unknown };
-  if (eventName !== 'INSERT' && eventName !== 'MODIFY' && eventName !== 'REMOVE') {
-    throw new MalformedRecordError(
-      'UnknownEventName',
-      `eventName ${JSON.stringify(eventName)} is not INSERT, MODIFY or REMOVE`,
-    );
-  }
-  if (dynamodb === null || typeof dynamodb !== 'object') {
-    throw new MalformedRecordError('MissingDynamodb', 'record has no dynamodb section');
-  }
-  const stream = dynamodb as {
-    Keys?: unknown;
-    NewImage?: unknown;
-    SequenceNumber?: unknown;
-    ApproximateCreationDateTime?: unknown;
+function toOperation(change: Change, position: number, options: RecordOptions): Operation {
+  const id = documentId(change.keys, options.keyOrder);
+  const { version, order } = change;
+  if (change.kind === 'delete') return { kind: 'delete', position, id, version, order };
+  return {
+    kind: 'index',
+    position,
+    id,
+    version,
+    source: itemToJson(change.image, 'NewImage'),
+    order,
   };
-  const sequenceNumber = checkSequenceNumber(stream.SequenceNumber);
-  const id = documentId(stream.Keys, options.keyOrder);
-  const version = options.versioning
-    ? externalVersion(stream.ApproximateCreationDateTime, sequenceNumber)
-    : undefined;
-
-  if (eventName === 'REMOVE') {
-    if (options.ttlDeletes === 'ignore' && isTtlDelete(record)) return TTL_IGNORED;
-    return { kind: 'delete', position, id, version };
-  }
-  if (stream.NewImage === undefined || stream.NewImage === null) {
-    throw new MalformedRecordError(
-      'MissingNewImage',
-      `${eventName} record has no NewImage (is the stream view type KEYS_ONLY or OLD_IMAGE?)`,
-    );
-  }
-  return { kind: 'index', position, id, version, source: itemToJson(stream.NewImage, 'NewImage') };
 }
 
 /**
- * Keeps only the last operation per document, in stream order. Records of one item arrive in
- * modification order (DynamoDB Streams), so the last one is the item's state after the batch;
- * sending only it also means no two operations in flight can touch the same document.
- * Returns the kept operations and the positions of the superseded ones.
+ * Keeps one operation per document, the latest by `order` (ties: the later position). Sending
+ * only it also means no two operations in flight can touch the same document. Returns the kept
+ * operations in batch order and the positions of the superseded ones.
  *
- * Stream order is known here, so the kept operation's version is also raised above every version
- * it supersedes: if a same-second tiebreak wrapped inside the batch (lib/versions.ts), a late
- * replay of the superseded change is still refused.
+ * The kept operation's version is also raised above every version it supersedes: if a same-second
+ * tiebreak wrapped inside the batch (lib/versions.ts), a late replay of the superseded change is
+ * still refused.
  */
 export function coalesce(operations: readonly Operation[]): {
   latest: Operation[];
@@ -132,24 +132,29 @@ export function coalesce(operations: readonly Operation[]): {
   const latest: Operation[] = [];
   const superseded: number[] = [];
   for (let i = operations.length - 1; i >= 0; i--) {
-    const op = operations[i] as Operation;
+    let op = operations[i] as Operation;
     const at = kept.get(op.id);
     if (at === undefined) {
       kept.set(op.id, latest.length);
       latest.push(op);
       continue;
     }
+    let newer = latest[at] as Operation;
+    if (op.order > newer.order) [op, newer] = [newer, op]; // an earlier position, a later change
     superseded.push(op.position);
-    const newer = latest[at] as Operation;
+    // Strictly above only: external versioning already refuses an equal version (a duplicate).
     if (
       op.version !== undefined &&
       newer.version !== undefined &&
-      !versionBelow(op.version, newer.version)
+      versionBelow(newer.version, op.version)
     ) {
-      latest[at] = { ...newer, version: (BigInt(op.version) + 1n).toString() };
+      newer = { ...newer, version: (BigInt(op.version) + 1n).toString() };
     }
+    latest[at] = newer;
   }
-  return { latest: latest.reverse(), superseded: superseded.reverse() };
+  latest.reverse();
+  superseded.reverse();
+  return { latest, superseded };
 }
 
 /** `a < b` for decimal version texts without leading zeros, without BigInt. */

@@ -13,23 +13,10 @@ import { AwsSigv4Signer } from '@opensearch-project/opensearch/aws-v3';
 import Connection from '@opensearch-project/opensearch/lib/Connection.js';
 import Transport from '@opensearch-project/opensearch/lib/Transport.js';
 import { ConnectionPool } from '@opensearch-project/opensearch/lib/pool/index.js';
+import { parseBulkItems, type BulkItemResult } from './bulk';
+import type { CredentialProvider } from './credentials';
 import { withTimeout } from './deadline';
 import { BulkRequestError, describeError } from './errors';
-
-export interface AwsCredentials {
-  readonly accessKeyId: string;
-  readonly secretAccessKey: string;
-  readonly sessionToken?: string | undefined;
-  readonly expiration?: Date | undefined;
-}
-export type CredentialProvider = () => Promise<AwsCredentials>;
-
-/** One bulk response item, reduced to what the outcome table needs. */
-export interface BulkItemResult {
-  readonly status: number;
-  readonly errorType: string | undefined;
-  readonly reason: string | undefined;
-}
 
 export interface SearchResponse {
   readonly statusCode: number;
@@ -154,50 +141,6 @@ export function createSearchClient(options: SearchClientOptions): SearchClient {
 
 // Statuses 100..599: every HTTP answer is returned to the caller rather than thrown.
 const IGNORE_ALL_STATUSES = Array.from({ length: 500 }, (_, i) => i + 100);
-
-/**
- * Reads `{errors, items:[{index|delete:{status, error:{type, reason}}}]}`. Items are matched to
- * operations by position (`items[i]` belongs to `operations[i]`), never by offsets into the body.
- * A response that does not account for every operation is treated as a failed request.
- */
-export function parseBulkItems(body: unknown, operations: number): BulkItemResult[] {
-  const parsed = typeof body === 'string' ? safeJson(body) : body;
-  const items = (parsed as { items?: unknown } | null)?.items;
-  if (!Array.isArray(items) || items.length !== operations) {
-    throw new BulkRequestError(
-      200,
-      `bulk response has ${Array.isArray(items) ? items.length : 'no'} items for ${operations} operations`,
-    );
-  }
-  const results: BulkItemResult[] = new Array(items.length);
-  for (let i = 0; i < items.length; i++) {
-    const entry = items[i] as Record<string, unknown> | null;
-    let action: { status?: unknown; error?: unknown } | undefined;
-    if (entry !== null && typeof entry === 'object') {
-      for (const key in entry) {
-        action = entry[key] as typeof action;
-        break;
-      }
-    }
-    const error = action?.error as { type?: unknown; reason?: unknown } | string | undefined;
-    results[i] = {
-      status: typeof action?.status === 'number' ? action.status : 0,
-      errorType:
-        typeof error === 'object' && error !== null && typeof error.type === 'string'
-          ? error.type
-          : typeof error === 'string'
-            ? 'error'
-            : undefined,
-      reason:
-        typeof error === 'object' && error !== null && typeof error.reason === 'string'
-          ? error.reason
-          : typeof error === 'string'
-            ? error
-            : undefined,
-    };
-  }
-  return results;
-}
 
 function safeJson(text: string): unknown {
   try {

@@ -99,7 +99,25 @@ export function conflictingVersion(reason: string | undefined): bigint | undefin
  * second, and our tiebreak is less than half the tiebreak space ahead of the stored one.
  */
 export function overtakesAcrossWrap(ours: string, current: bigint): boolean {
-  const mine = BigInt(ours);
+  return overtakes(BigInt(ours), current);
+}
+
+/**
+ * True when a 409 refused `ours` only because the same-second tiebreak wrapped: the reason quotes
+ * the stored version and `ours` overtakes it (overtakesAcrossWrap).
+ */
+export function overtakesConflict(ours: string, reason: string | undefined): boolean {
+  const current = conflictingVersion(reason);
+  return current !== undefined && overtakes(BigInt(ours), current);
+}
+
+/** The version to re-send a change with after a wrapped conflict: the stored version + 1. */
+export function versionAfterConflict(reason: string | undefined): string | undefined {
+  const current = conflictingVersion(reason);
+  return current === undefined ? undefined : (current + 1n).toString();
+}
+
+function overtakes(mine: bigint, current: bigint): boolean {
   if (mine >> BigInt(TIEBREAK_BITS) !== current >> BigInt(TIEBREAK_BITS)) return false;
   const ahead =
     ((mine & TIEBREAK_MASK) - (current & TIEBREAK_MASK) + BigInt(TIEBREAK_MOD)) & TIEBREAK_MASK;

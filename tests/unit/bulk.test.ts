@@ -18,12 +18,14 @@ const indexOp = (id: string, source = '{"a":1}', version: string | null = VERSIO
   id,
   version: version ?? undefined,
   source,
+  order: 0,
 });
 const deleteOp = (id: string, version: string | null = VERSION): Operation => ({
   kind: 'delete',
   position: 0,
   id,
   version: version ?? undefined,
+  order: 0,
 });
 
 describe('encodeOperation', () => {
@@ -214,7 +216,7 @@ describe('classifyItem (the outcome table)', () => {
     const last = ITEM_RULES[ITEM_RULES.length - 1];
 
     expect(last).toMatchObject({ label: 'unknown', outcome: 'retry' });
-    expect(last?.when(item(-1), 'index', true)).toBe(true);
+    expect(last?.when(item(-1), 'index', true, undefined)).toBe(true);
   });
 });
 

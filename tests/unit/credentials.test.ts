@@ -1,5 +1,5 @@
 import { defaultCredentials, environmentCredentials } from '../../lib/credentials';
-import type { AwsCredentials, CredentialProvider } from '../../lib/search-client';
+import type { AwsCredentials, CredentialProvider } from '../../lib/credentials';
 
 const KEYS = { AWS_ACCESS_KEY_ID: 'AKIDENV', AWS_SECRET_ACCESS_KEY: 'secret-env' };
 

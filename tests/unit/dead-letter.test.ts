@@ -1,13 +1,17 @@
 import http from 'node:http';
 import https from 'node:https';
 import fc from 'fast-check';
+import { createDeadline } from '../../lib/deadline';
 import {
+  createDeadLetterWriter,
   createS3DeadLetterSink,
+  DEAD_LETTER_ATTEMPTS,
+  DEAD_LETTER_TIMEOUT_MS,
   deadLetterKey,
   type S3DeadLetterOptions,
 } from '../../lib/dead-letter';
 import { DeadLetterWriteError } from '../../lib/errors';
-import type { AwsCredentials } from '../../lib/search-client';
+import type { AwsCredentials } from '../../lib/credentials';
 import { sequenceNumber, streamRecord, withoutStreamField, withStreamField } from './factories';
 import {
   closedPort,
@@ -215,6 +219,7 @@ describe('createS3DeadLetterSink', () => {
       index: 'transactions',
       documentId: '3|51',
       failedAt: '2024-05-17T12:34:56.789Z',
+      source: 'dynamodb',
       record: letter.record,
     });
   });
@@ -488,5 +493,81 @@ describe('createS3DeadLetterSink', () => {
       });
       expect((s3.requests[0] as ReceivedRequest).headers.host).toBe('s3.us-east-2.amazonaws.com');
     });
+  });
+});
+
+describe('createDeadLetterWriter', () => {
+  const letter = { record: { any: 'record' }, errorType: 'mapper_parsing_exception', reason: 'r' };
+  const policy = { baseMs: 100, maxMs: 1_000 };
+
+  /** A sink that fails the first `failures` writes, and a clock that only sleeps advance. */
+  function setup(failures: number, remainingMs = 60_000) {
+    let now = 0;
+    const writes: number[] = [];
+    const sink = {
+      location: 's3://b/dead-letter/',
+      uri: (key: string) => `s3://b/${key}`,
+      write: jest.fn(async (_letter: unknown, timeoutMs: number) => {
+        writes.push(timeoutMs);
+        if (writes.length <= failures) throw new DeadLetterWriteError(503, 'SlowDown');
+        return 'dead-letter/k.json';
+      }),
+    };
+    const sleeps: number[] = [];
+    const write = createDeadLetterWriter(sink, {
+      deadline: createDeadline(() => remainingMs - now, 500, 250),
+      policy,
+      sleep: async (ms) => {
+        sleeps.push(ms);
+        now += ms;
+      },
+      random: () => 1,
+    });
+    return { write, writes, sleeps };
+  }
+
+  it('resolves with the key on the first success', async () => {
+    const { write, writes, sleeps } = setup(0);
+
+    await expect(write(letter)).resolves.toEqual({ ok: true, key: 'dead-letter/k.json' });
+    expect(writes).toEqual([DEAD_LETTER_TIMEOUT_MS]);
+    expect(sleeps).toEqual([]);
+  });
+
+  it('retries with backoff between attempts and succeeds on the last one', async () => {
+    const { write, writes, sleeps } = setup(DEAD_LETTER_ATTEMPTS - 1);
+
+    await expect(write(letter)).resolves.toMatchObject({ ok: true });
+    expect(writes).toHaveLength(DEAD_LETTER_ATTEMPTS);
+    expect(sleeps).toEqual([100, 200]);
+  });
+
+  it('gives up after DEAD_LETTER_ATTEMPTS with the last error, without a wait after the last', async () => {
+    const { write, writes, sleeps } = setup(Infinity);
+
+    const outcome = await write(letter);
+
+    expect(outcome.ok).toBe(false);
+    expect(outcome.ok ? undefined : outcome.error).toBeInstanceOf(DeadLetterWriteError);
+    expect(writes).toHaveLength(DEAD_LETTER_ATTEMPTS);
+    expect(sleeps).toHaveLength(DEAD_LETTER_ATTEMPTS - 1);
+  });
+
+  it('bounds each attempt by the deadline, and never waits past it', async () => {
+    // 1 s left, a 500 ms margin: the first attempt may use 500 ms; the 100 ms backoff would
+    // leave less than the 250 ms minimum, so there is no second attempt.
+    const { write, writes, sleeps } = setup(Infinity, 1_000 - 200);
+
+    await write(letter);
+
+    expect(writes).toEqual([300]);
+    expect(sleeps).toEqual([]);
+  });
+
+  it('starts nothing when the deadline has already passed', async () => {
+    const { write, writes } = setup(0, 600);
+
+    await expect(write(letter)).resolves.toMatchObject({ ok: false });
+    expect(writes).toEqual([]);
   });
 });

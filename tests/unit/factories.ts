@@ -6,7 +6,7 @@ import type { DynamoDBStreamEvent } from 'aws-lambda';
 import type { BatchDependencies } from '../../lib/process-batch';
 import type { DeadLetter, DeadLetterSink } from '../../lib/dead-letter';
 import { createLogger, type LogLevel, type Logger } from '../../lib/logger';
-import type { BulkItemResult } from '../../lib/search-client';
+import type { BulkItemResult } from '../../lib/bulk';
 
 /** A DynamoDB JSON attribute map as it appears in a stream record (deliberately loose). */
 export type Attributes = Record<string, unknown>;

@@ -5,7 +5,7 @@ import type { Context } from 'aws-lambda';
 import { createHandler, createRuntime, type Runtime } from '../../handler';
 import { ConfigError } from '../../lib/errors';
 import { UnreportableFailureError } from '../../lib/process-batch';
-import type { AwsCredentials } from '../../lib/search-client';
+import type { AwsCredentials } from '../../lib/credentials';
 import {
   expectedVersion,
   CREATED_AT,

@@ -461,6 +461,13 @@ describe('processBatch', () => {
         errorType: 'mapper_parsing_exception',
         reason: `failed to parse field [note]: ${MARKER}`,
         documentId: '3|52',
+        source: 'dynamodb',
+        identity: {
+          identifier: sequenceNumber(2),
+          eventId: records[1]?.eventID,
+          eventName: 'MODIFY',
+          createdSeconds: CREATED_AT,
+        },
       });
       expect(summary).toMatchObject({
         deadLettered: 1,

@@ -1,11 +1,10 @@
 import {
   coalesce,
-  isTtlDelete,
-  planRecord,
-  sequenceNumberOf,
+  planRecord as planWith,
   type Operation,
   type RecordOptions,
 } from '../../lib/records';
+import { dynamodbSource, isTtlDelete, sequenceNumberOf } from '../../lib/sources/dynamodb';
 import {
   CREATED_AT,
   expectedVersion,
@@ -17,6 +16,9 @@ import {
   withoutStreamField,
   withStreamField,
 } from './factories';
+
+const planRecord = (record: unknown, position: number, opts: RecordOptions) =>
+  planWith(record, position, opts, dynamodbSource);
 
 const options = (overrides: Partial<RecordOptions> = {}): RecordOptions => ({
   ttlDeletes: 'delete',
@@ -46,6 +48,7 @@ describe('planRecord', () => {
         operation: {
           kind: 'index',
           position: 4,
+          order: 4,
           id: '3|51',
           version: expectedVersion(CREATED_AT, seq),
           source:
@@ -73,6 +76,7 @@ describe('planRecord', () => {
       operation: {
         kind: 'delete',
         position: 0,
+        order: 0,
         id: '3|51',
         version: expectedVersion(CREATED_AT, seq),
       },
@@ -242,12 +246,14 @@ describe('coalesce', () => {
     id,
     version: undefined,
     source: `{"p":${position}}`,
+    order: position,
   });
   const del = (position: number, id: string): Operation => ({
     kind: 'delete',
     position,
     id,
     version: undefined,
+    order: position,
   });
 
   it.each([
@@ -267,6 +273,7 @@ describe('coalesce', () => {
       id: 'a',
       version,
       source: '{}',
+      order: position,
     }));
 
     // Act
@@ -318,5 +325,41 @@ describe('coalesce', () => {
 
   it('handles an empty list', () => {
     expect(coalesce([])).toEqual({ latest: [], superseded: [] });
+  });
+});
+
+describe('coalesce by order (sources that may reorder, such as Kinesis)', () => {
+  const op = (position: number, order: number, version: string): Operation => ({
+    kind: 'index',
+    position,
+    id: 'k',
+    version,
+    source: `{"p":${position}}`,
+    order,
+  });
+
+  it('keeps the change with the greatest order, not the last position', () => {
+    // Prepare: delivered out of order; position 0 is the latest change.
+    const ops = [op(0, 3_000, '30'), op(1, 1_000, '10'), op(2, 2_000, '20')];
+
+    // Act
+    const { latest, superseded } = coalesce(ops);
+
+    // Assert
+    expect(latest).toEqual([op(0, 3_000, '30')]);
+    expect([...superseded].sort()).toEqual([1, 2]);
+  });
+
+  it('keeps the later position of two changes with the same order (a duplicate delivery)', () => {
+    const { latest, superseded } = coalesce([op(0, 5, '50'), op(1, 5, '50')]);
+
+    expect(latest).toEqual([op(1, 5, '50')]);
+    expect(superseded).toEqual([0]);
+  });
+
+  it('still raises the kept version above every superseded one', () => {
+    const { latest } = coalesce([op(0, 9, '100'), op(1, 1, '900')]);
+
+    expect(latest).toEqual([{ ...op(0, 9, '100'), version: '901' }]);
   });
 });

@@ -1,9 +1,9 @@
 import { gunzipSync } from 'node:zlib';
 import { BulkRequestError } from '../../lib/errors';
+import { parseBulkItems } from '../../lib/bulk';
+import type { AwsCredentials } from '../../lib/credentials';
 import {
   createSearchClient,
-  parseBulkItems,
-  type AwsCredentials,
   type SearchClient,
   type SearchClientOptions,
 } from '../../lib/search-client';
