@@ -281,9 +281,13 @@ describe('OpenSearch stand-in', () => {
   test('bulk format is strict', async () => {
     expect((await bulk([], { raw: '{"index":{"_id":"a"}}\n{}' })).status).toBe(400);
     const ct = await bulk([{ index: { _id: 'a' } }, '{}'], {
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'text/plain' },
     });
     expect(ct.status).toBe(406);
+    expect(JSON.parse(ct.text)).toEqual({
+      error: 'Content-Type header [text/plain] is not supported',
+      status: 406,
+    });
     const unknown = await bulk([{ index: { _id: 'a', _type: '_doc' } }, '{}']);
     expect(unknown.status).toBe(400);
     expect(unknown.text).toContain('unknown parameter [_type]');
@@ -302,6 +306,108 @@ describe('OpenSearch stand-in', () => {
     const global = await bulk([{ index: { _index: 'other', _id: 'a' } }, '{}'], { index: '' });
     expect(items(global)[0]).toMatchObject({ status: 201 });
     expect(os.hasIndex('other')).toBe(true);
+  });
+
+  // RestController accepts JSON for _bulk as well as NDJSON (a divergence found by running
+  // OpenSearch's REST API tests, whose runner sends application/json).
+  test.each(['application/json', 'application/json; charset=UTF-8', 'application/x-ndjson'])(
+    '_bulk accepts Content-Type %s',
+    async (contentType) => {
+      const r = await bulk([{ index: { _id: 'a' } }, '{}'], {
+        headers: { 'content-type': contentType },
+      });
+      expect(r.status).toBe(200);
+      expect(items(r)).toEqual([{ action: 'index', status: 201, result: 'created', version: '1' }]);
+    },
+  );
+
+  // rest-api-spec bulk/10_basic.yml "Empty _id": only that item fails, the others are indexed.
+  test('an empty _id is an item-level 400 illegal_argument_exception and stores nothing', async () => {
+    const r = await bulk([
+      { index: { _id: '' } },
+      '{"f":1}',
+      { index: { _id: 'id' } },
+      '{"f":2}',
+      { index: {} },
+      '{"f":3}',
+      { create: { _id: '' } },
+      '{"f":4}',
+    ]);
+    expect(items(r).map((i) => [i.action, i.status, i.type, i.reason, i.result])).toEqual([
+      [
+        'index',
+        400,
+        'illegal_argument_exception',
+        'if _id is specified it must not be empty',
+        undefined,
+      ],
+      ['index', 201, undefined, undefined, 'created'],
+      ['index', 201, undefined, undefined, 'created'],
+      [
+        'create',
+        400,
+        'illegal_argument_exception',
+        'if _id is specified it must not be empty',
+        undefined,
+      ],
+    ]);
+    expect(JSON.parse(r.text).errors).toBe(true);
+    expect(os.readIndex('transactions').docs.size).toBe(2);
+    expect(os.readIndex('transactions').docs.has('')).toBe(false);
+  });
+
+  // DeleteRequest#validate: "id is missing" for a null or empty id fails the whole request.
+  test('a delete with an empty _id fails the whole request with "id is missing"', async () => {
+    const r = await bulk([{ index: { _id: 'a' } }, '{}', { delete: { _id: '' } }]);
+    expect(r.status).toBe(400);
+    expect(JSON.parse(r.text).error).toMatchObject({
+      type: 'action_request_validation_exception',
+      reason: 'Validation Failed: 1: id is missing;',
+    });
+    expect(os.hasIndex('transactions')).toBe(false);
+  });
+
+  // TransportBulkAction: only index/create items and externally versioned deletes auto-create.
+  test('an internally versioned delete on a missing index is item 404 index_not_found_exception and creates nothing', async () => {
+    const r = await bulk([{ delete: { _id: 'x' } }], { index: 'gone' });
+    expect(r.status).toBe(200);
+    const item = JSON.parse(r.text).items[0].delete;
+    expect(item).toMatchObject({
+      _index: 'gone',
+      _id: 'x',
+      status: 404,
+      error: {
+        type: 'index_not_found_exception',
+        reason: 'no such index [gone]',
+        index: 'gone',
+        'resource.type': 'index_expression',
+        'resource.id': 'gone',
+      },
+    });
+    expect(os.hasIndex('gone')).toBe(false);
+  });
+
+  test('an externally versioned delete on a missing index creates it and keeps a tombstone', async () => {
+    const r = await bulk([{ delete: { _id: 'x', version: 7, version_type: 'external' } }], {
+      index: 'gone',
+    });
+    expect(items(r)).toEqual([
+      { action: 'delete', status: 404, result: 'not_found', version: '7' },
+    ]);
+    expect(os.hasIndex('gone')).toBe(true);
+    expect(os.readIndex('gone').tombstones.get('x')).toMatchObject({ version: 7n, expired: false });
+    const older = await bulk([ext('x', 6), '{}'], { index: 'gone' });
+    expect(items(older)[0]).toMatchObject({ status: 409 });
+  });
+
+  test('an internal delete finds the index an earlier item of the same request auto-created', async () => {
+    const r = await bulk([{ index: { _id: 'a' } }, '{}', { delete: { _id: 'b' } }], {
+      index: 'fresh',
+    });
+    expect(items(r).map((i) => [i.status, i.result ?? i.type])).toEqual([
+      [201, 'created'],
+      [404, 'not_found'],
+    ]);
   });
 
   test('dynamic mapping: first value fixes the type, conflicts are 400 mapper_parsing_exception', async () => {

@@ -27,13 +27,45 @@
  * requests"): an oversized request gets 413 {"Message":"Request size exceeded N bytes"}
  * (GUESS: the limit applies to the bytes on the wire, i.e. after gzip); auth failures are 403
  * with {"message": ...}.
- * Stricter than OpenSearch (on purpose, see REFERENCE.md): Content-Type must be
- * application/x-ndjson for _bulk (OpenSearch also accepts application/json); a version given as
- * a non-integer or out of the long range fails the request (OpenSearch coerces 1.5 to 1).
+ *  - action/bulk/TransportBulkAction: indices missing for index/create items and for externally
+ *    versioned deletes are auto-created before any item runs; an internally versioned delete never
+ *    creates one and fails as item 404 index_not_found_exception. An item addressed to an alias
+ *    goes to its write index (ConcreteIndices#resolveIfAbsent -> concreteWriteIndex); an alias
+ *    without one fails the item with 400 illegal_argument_exception "no write index is defined for
+ *    alias [x]. ..." (rest-api-spec bulk/10_basic.yml "Return item-level error when no write index
+ *    defined for an alias"), the item's `_index` being the alias name.
+ *  - action/index/IndexRequest#process (rest-api-spec bulk/10_basic.yml "Empty _id"): an index or
+ *    create item with `_id: ""` fails alone with 400 illegal_argument_exception "if _id is
+ *    specified it must not be empty"; DeleteRequest#validate fails the whole request ("id is
+ *    missing") for a delete without an id or with an empty one.
+ *  - rest/RestController: `_bulk` accepts application/x-ndjson and application/json alike; other
+ *    content types are 406 "Content-Type header [x] is not supported".
+ *  - Aliases and name resolution: see opensearch-aliases.ts; `_search`/`_count`: opensearch-search.ts.
+ *  - cluster/metadata/MetadataCreateIndexService#validateIndexName: an index named like an alias
+ *    is 400 invalid_index_name_exception "Invalid index name [x], already exists as alias".
+ * Stricter than OpenSearch (on purpose, see REFERENCE.md): a version given as a non-integer or out
+ * of the long range fails the request (OpenSearch coerces 1.5 to 1).
  */
 import { randomBytes } from 'node:crypto';
 import * as http from 'node:http';
 import { gunzipSync, inflateSync } from 'node:zlib';
+import {
+  concreteIndices,
+  getAliases,
+  parseAliasActions,
+  parseAliasProps,
+  planAliasActions,
+  resolveAlias,
+  resolveAll,
+  validateNewAlias,
+  validateTable,
+  type AliasProps,
+  type AliasResolution,
+  type RequestedAction,
+} from './opensearch-aliases';
+import { errorBody, HttpError, indexNotFound } from './opensearch-errors';
+import { isPlainObject, RawJson, serialize } from './opensearch-json';
+import { parseSearchRequest, runCount, runSearch } from './opensearch-search';
 import { OpenSearchFaults, type BulkItemView, type RequestFaultDecision } from './faults';
 import { BodyTooLarge, readBody, ServerLifecycle } from './http-util';
 import { parseLossless, type JsonNode, JsonSyntaxError, member } from './lossless-json';
@@ -44,6 +76,9 @@ import {
   type MappingError,
 } from './opensearch-mapping';
 import { headerValues, Sigv4Verifier, type Sigv4Credentials } from './sigv4-verifier';
+
+export { RawJson, serialize } from './opensearch-json';
+export type { AliasProps, AliasResolution } from './opensearch-aliases';
 
 export const MAX_VERSION = 9223372036854775807n;
 const MAX_ID_BYTES = 512;
@@ -117,7 +152,10 @@ export interface ItemOutcome {
   readonly requestSeq: number;
   readonly position: number;
   readonly action: 'index' | 'create' | 'delete';
+  /** The concrete index the item went to (the name it addressed when it never resolved). */
   readonly index: string;
+  /** The name the item addressed: an index or an alias. */
+  readonly target: string;
   readonly id: string;
   readonly requestedVersion: bigint | undefined;
   readonly versionType: string | undefined;
@@ -126,6 +164,24 @@ export interface ItemOutcome {
   readonly errorType: string | undefined;
   readonly reason: string | undefined;
   readonly rawSource: string | undefined;
+}
+
+/** One change of the alias table, as the cluster state saw it (one per committed update). */
+export interface AliasEvent {
+  readonly seq: number;
+  readonly at: number;
+  /** The request (`POST /_aliases`, `DELETE /x`...) or API call that made the change. */
+  readonly cause: string;
+  readonly before: ReadonlyMap<string, AliasResolution>;
+  readonly after: ReadonlyMap<string, AliasResolution>;
+}
+
+export interface AliasHistoryEntry {
+  readonly seq: number;
+  readonly at: number;
+  readonly cause: string;
+  /** undefined while no index carries the alias. */
+  readonly resolution: AliasResolution | undefined;
 }
 
 interface IndexState {
@@ -137,53 +193,6 @@ interface IndexState {
   gcDeletesMs: number;
   seqNo: number;
   readonly settings: Record<string, unknown>;
-}
-
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    readonly type: string,
-    reason: string,
-    readonly extra: Record<string, unknown> = {},
-  ) {
-    super(reason);
-  }
-}
-
-/** A value serialised as the given JSON text, verbatim (used to return `_source` as it was indexed). */
-export class RawJson {
-  constructor(readonly text: string) {}
-}
-
-const isPlainObject = (v: unknown): v is Record<string, unknown> =>
-  v !== null &&
-  typeof v === 'object' &&
-  !Array.isArray(v) &&
-  Object.getPrototypeOf(v) === Object.prototype;
-
-/** JSON.stringify that writes bigint as a JSON number and RawJson verbatim. */
-export function serialize(v: unknown): string {
-  if (v instanceof RawJson) return v.text;
-  if (typeof v === 'bigint') return v.toString();
-  if (Array.isArray(v))
-    return `[${v.map((x) => (x === undefined ? 'null' : serialize(x))).join(',')}]`;
-  if (isPlainObject(v)) {
-    return `{${Object.entries(v)
-      .filter(([, x]) => x !== undefined)
-      .map(([k, x]) => `${JSON.stringify(k)}:${serialize(x)}`)
-      .join(',')}}`;
-  }
-  return JSON.stringify(v) ?? 'null';
-}
-
-function errorBody(
-  status: number,
-  type: string,
-  reason: string,
-  extra: Record<string, unknown> = {},
-): Record<string, unknown> {
-  const cause = { type, reason, ...extra };
-  return { error: { root_cause: [cause], ...cause }, status };
 }
 
 function parseTimeValueMs(v: unknown): number | undefined {
@@ -291,6 +300,16 @@ export function applyFilterPath(value: unknown, filterPath: string): unknown {
   return result;
 }
 
+/** A JSON request body, or undefined when there is none. */
+function parseJsonBody(body: Buffer): unknown {
+  if (body.length === 0) return undefined;
+  try {
+    return JSON.parse(body.toString('utf8')) as unknown;
+  } catch (e) {
+    throw new HttpError(400, 'json_parse_exception', (e as Error).message);
+  }
+}
+
 interface ParsedAction {
   readonly action: 'index' | 'create' | 'delete';
   readonly index: string;
@@ -322,6 +341,11 @@ export class OpenSearchStandIn {
   readonly requests: RecordedRequest[] = [];
   readonly items: ItemOutcome[] = [];
   private readonly indices = new Map<string, IndexState>();
+  /** index -> alias -> properties (IndexMetadata#getAliases). */
+  private aliasTable = new Map<string, Map<string, AliasProps>>();
+  /** Every alias change since start or reset(), in order. */
+  readonly aliasEvents: AliasEvent[] = [];
+  private readonly aliasListeners = new Set<(event: AliasEvent) => void>();
   private readonly verifier: Sigv4Verifier | undefined;
   private readonly now: () => number;
   private seq = 0;
@@ -384,6 +408,8 @@ export class OpenSearchStandIn {
   reset(): void {
     this.epoch++;
     this.indices.clear();
+    this.aliasTable = new Map();
+    this.aliasEvents.length = 0;
     this.requests.length = 0;
     this.items.length = 0;
     this.faults.reset();
@@ -395,9 +421,54 @@ export class OpenSearchStandIn {
     this.items.length = 0;
   }
 
-  /** Creates an index directly (as PUT /<index> would). */
-  createIndex(name: string, body: { settings?: unknown; mappings?: unknown } = {}): void {
-    this.doCreateIndex(name, body);
+  /** Creates an index directly (as PUT /<index> would, `aliases` included). */
+  createIndex(
+    name: string,
+    body: { settings?: unknown; mappings?: unknown; aliases?: unknown } = {},
+  ): void {
+    this.doCreateIndex(name, body, 'createIndex()');
+  }
+
+  /** Applies `POST /_aliases` actions as the REST API does; throws HttpError as it would answer. */
+  updateAliases(actions: unknown[]): void {
+    this.applyAliasActions(parseAliasActions({ actions }), 'updateAliases()');
+  }
+
+  /** What an alias resolves to now (indices and write index), or undefined when none has it. */
+  resolveAlias(name: string): AliasResolution | undefined {
+    return resolveAlias(this.aliasTable, name);
+  }
+
+  /** Every alias and what it resolves to now. */
+  aliases(): Map<string, AliasResolution> {
+    return resolveAll(this.aliasTable);
+  }
+
+  /** The concrete indices a name stands for (index, alias, comma list, wildcard); [] when missing. */
+  concreteIndices(expression: string): string[] {
+    return this.resolveRead(expression, true);
+  }
+
+  /**
+   * Calls `listener` synchronously after every committed alias change (before the response that
+   * made it is sent), so a test can act exactly at the switch. Returns an unsubscribe function.
+   * reset() keeps listeners.
+   */
+  onAliasChange(listener: (event: AliasEvent) => void): () => void {
+    this.aliasListeners.add(listener);
+    return () => this.aliasListeners.delete(listener);
+  }
+
+  /** What one alias resolved to after each change that touched it, oldest first. */
+  aliasHistory(name: string): AliasHistoryEntry[] {
+    const out: AliasHistoryEntry[] = [];
+    for (const e of this.aliasEvents) {
+      const before = JSON.stringify(e.before.get(name));
+      const after = e.after.get(name);
+      if (before !== JSON.stringify(after))
+        out.push({ seq: e.seq, at: e.at, cause: e.cause, resolution: after });
+    }
+    return out;
   }
 
   hasIndex(name: string): boolean {
@@ -406,7 +477,7 @@ export class OpenSearchStandIn {
 
   /** The whole index: id -> {version, rawSource}, tombstones, mapping. */
   readIndex(name: string): IndexContents {
-    const idx = this.indices.get(name);
+    const idx = this.indices.get(this.inspectable(name));
     if (!idx) return { docs: new Map(), tombstones: new Map(), mapping: {}, fieldCount: 0 };
     const tombstones = new Map<string, Tombstone>();
     for (const [id, t] of idx.tombstones)
@@ -421,21 +492,29 @@ export class OpenSearchStandIn {
 
   /** A comparable snapshot: sorted [id, version, rawSource] (for "nothing changed" checks). */
   snapshot(name: string): Array<[string, string, string]> {
-    const idx = this.indices.get(name);
+    const idx = this.indices.get(this.inspectable(name));
     if (!idx) return [];
     return [...idx.docs]
       .map(([id, d]): [string, string, string] => [id, d.version.toString(), d.rawSource])
       .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
   }
 
+  /** readIndex/snapshot accept an alias over exactly one index; over several they cannot choose. */
+  private inspectable(name: string): string {
+    const a = this.indices.has(name) ? undefined : resolveAlias(this.aliasTable, name);
+    if (a && a.indices.length > 1)
+      throw new Error(`alias [${name}] has several indices (${a.indices.join(', ')}): name one`);
+    return a?.indices[0] ?? name;
+  }
+
   bulkRequests(): RecordedRequest[] {
     return this.requests.filter((r) => /(^|\/)_bulk$/.test(r.path));
   }
 
-  private doCreateIndex(
-    name: string,
-    body: { settings?: unknown; mappings?: unknown },
-  ): IndexState {
+  private doCreateIndex(name: string, rawBody: unknown, cause: string): IndexState {
+    if (!isPlainObject(rawBody))
+      throw new HttpError(400, 'parse_exception', 'request body must be an object');
+    const body = rawBody as { settings?: unknown; mappings?: unknown; aliases?: unknown };
     const bad = validIndexName(name);
     if (bad)
       throw new HttpError(
@@ -455,6 +534,36 @@ export class OpenSearchStandIn {
           index: name,
         },
       );
+    }
+    if (resolveAlias(this.aliasTable, name))
+      throw new HttpError(
+        400,
+        'invalid_index_name_exception',
+        `Invalid index name [${name}], already exists as alias`,
+        { index_uuid: '_na_', index: name },
+      );
+    // MetadataCreateIndexService: each alias of the body is validated (AliasValidator) and the
+    // resulting metadata must hold (one write index per alias) before the index exists.
+    const newAliases = new Map<string, AliasProps>();
+    if (body.aliases !== undefined) {
+      if (!isPlainObject(body.aliases))
+        throw new HttpError(400, 'parse_exception', 'key [aliases] must be an object');
+      for (const [alias, spec] of Object.entries(body.aliases)) {
+        validateNewAlias(alias, new Set(this.indices.keys()));
+        if (alias === name)
+          throw new HttpError(
+            400,
+            'invalid_alias_name_exception',
+            `Invalid alias name [${alias}], an index exists with the same name as the alias`,
+            { index_uuid: '_na_', index: alias },
+          );
+        newAliases.set(alias, parseAliasProps(isPlainObject(spec) ? spec : {}, alias));
+      }
+    }
+    const nextTable = new Map(this.aliasTable);
+    if (newAliases.size > 0) {
+      nextTable.set(name, newAliases);
+      validateTable(nextTable);
     }
     const settings = flattenSettings(body.settings ?? {});
     const norm = (k: string): unknown =>
@@ -498,7 +607,43 @@ export class OpenSearchStandIn {
       );
     }
     this.indices.set(name, state);
+    if (newAliases.size > 0) this.commitAliases(nextTable, cause);
     return state;
+  }
+
+  /** POST /_aliases semantics: plan everything first, then commit indices and aliases in one step. */
+  private applyAliasActions(actions: readonly RequestedAction[], cause: string): void {
+    const plan = planAliasActions(actions, new Set(this.indices.keys()), this.aliasTable);
+    if (!plan.changed) return;
+    for (const name of plan.deleteIndices) this.indices.delete(name);
+    this.commitAliases(plan.table, cause);
+  }
+
+  /** DELETE /<index>: the index goes, and its aliases with it. */
+  private deleteIndices(names: readonly string[], cause: string): void {
+    const next = new Map(this.aliasTable);
+    for (const name of names) {
+      this.indices.delete(name);
+      next.delete(name);
+    }
+    this.commitAliases(next, cause);
+  }
+
+  /** Installs a validated alias table; records and announces the change when there is one. */
+  private commitAliases(next: Map<string, Map<string, AliasProps>>, cause: string): void {
+    const before = resolveAll(this.aliasTable);
+    this.aliasTable = next;
+    const after = resolveAll(next);
+    if (JSON.stringify([...before]) === JSON.stringify([...after])) return;
+    const event: AliasEvent = {
+      seq: this.aliasEvents.length + 1,
+      at: this.now(),
+      cause,
+      before,
+      after,
+    };
+    this.aliasEvents.push(event);
+    for (const listener of this.aliasListeners) listener(event);
   }
 
   // ---------------------------------------------------------------- HTTP
@@ -694,6 +839,7 @@ export class OpenSearchStandIn {
       .filter((s) => s.length > 0)
       .map((s) => decodeURIComponent(s));
     const m = rec.method;
+    const cause = `${m} ${path}`;
     if (segs.length === 0) {
       if (m === 'GET' || m === 'HEAD') {
         return [
@@ -718,63 +864,80 @@ export class OpenSearchStandIn {
     }
     if (segs[0] === '_cluster' && segs[1] === 'health')
       return [200, { cluster_name: 'stand-in', status: 'green', number_of_nodes: 1 }];
+    if (segs.length === 1 && segs[0] === '_aliases' && (m === 'POST' || m === 'PUT')) {
+      this.applyAliasActions(parseAliasActions(parseJsonBody(body)), cause);
+      return [200, { acknowledged: true }];
+    }
+    // GET|HEAD /_alias[/<names>]: every index's matching aliases.
+    if (segs[0] === '_alias' && segs.length <= 2 && (m === 'GET' || m === 'HEAD'))
+      return this.getAliasResponse([...this.indices.keys()].sort(), segs[1]);
     const [indexName, op, id] = segs as [string, string | undefined, string | undefined];
+    if ((op === '_alias' || op === '_aliases') && segs.length <= 3 && !indexName.startsWith('_'))
+      return this.indexAliasRoute(m, indexName, id, body, cause);
     if (segs.length === 1 && !indexName.startsWith('_')) {
       if (m === 'PUT') {
-        let def: { settings?: unknown; mappings?: unknown } = {};
-        if (body.length > 0) {
-          try {
-            def = JSON.parse(body.toString('utf8')) as typeof def;
-          } catch (e) {
-            throw new HttpError(400, 'json_parse_exception', (e as Error).message);
-          }
-        }
-        this.doCreateIndex(indexName, def);
+        this.doCreateIndex(indexName, parseJsonBody(body) ?? {}, cause);
         return [200, { acknowledged: true, shards_acknowledged: true, index: indexName }];
       }
-      if (m === 'HEAD') return [this.indices.has(indexName) ? 200 : 404, {}];
+      if (m === 'HEAD') return [this.resolveRead(indexName, true).length > 0 ? 200 : 404, {}];
       if (m === 'GET') {
-        const idx = this.requireIndex(indexName);
-        return [
-          200,
-          {
-            [indexName]: {
-              mappings: mappingToJson(idx.mapping.root),
-              settings: { index: { ...idx.settings, uuid: idx.uuid } },
-            },
-          },
-        ];
+        const out: Record<string, unknown> = {};
+        for (const name of this.resolveRead(indexName)) {
+          const idx = this.indices.get(name)!;
+          const entry = getAliases(this.aliasTable, [name], undefined).body[name];
+          out[name] = {
+            aliases: (entry as { aliases: unknown }).aliases,
+            mappings: mappingToJson(idx.mapping.root),
+            settings: { index: { ...idx.settings, uuid: idx.uuid, provided_name: name } },
+          };
+        }
+        return [200, out];
       }
       if (m === 'DELETE') {
-        this.requireIndex(indexName);
-        this.indices.delete(indexName);
+        // DeleteIndexRequest resolves against concrete indices only (ignore_aliases).
+        const names = concreteIndices(indexName, new Set(this.indices.keys()), this.aliasTable, {
+          ignoreAliases: true,
+        });
+        this.deleteIndices(names, cause);
         return [200, { acknowledged: true }];
       }
     }
     if (segs.length === 2 && op === '_mapping' && m === 'GET') {
-      const idx = this.requireIndex(indexName);
-      return [200, { [indexName]: { mappings: mappingToJson(idx.mapping.root) } }];
+      const out: Record<string, unknown> = {};
+      for (const name of this.resolveRead(indexName))
+        out[name] = { mappings: mappingToJson(this.indices.get(name)!.mapping.root) };
+      return [200, out];
     }
     if (segs.length === 2 && op === '_refresh' && (m === 'POST' || m === 'GET')) {
-      this.requireIndex(indexName);
-      return [200, { _shards: { total: 2, successful: 1, failed: 0 } }];
+      const n = this.resolveRead(indexName).length;
+      return [200, { _shards: { total: n * 2, successful: n, failed: 0 } }];
     }
-    if (segs.length === 2 && op === '_count' && (m === 'GET' || m === 'POST')) {
-      const idx = this.requireIndex(indexName);
+    if (
+      segs.length === 2 &&
+      (op === '_search' || op === '_count') &&
+      (m === 'GET' || m === 'POST')
+    ) {
+      const started = this.now();
+      const req = parseSearchRequest(body, query);
+      const targets = this.resolveRead(indexName).map((name) => ({
+        name,
+        docs: this.indices.get(name)!.docs,
+      }));
       return [
         200,
-        { count: idx.docs.size, _shards: { total: 1, successful: 1, skipped: 0, failed: 0 } },
+        op === '_count' ? runCount(targets, req) : runSearch(targets, req, this.now() - started),
       ];
     }
     if (segs.length === 3 && op === '_doc' && id !== undefined && (m === 'GET' || m === 'HEAD')) {
-      const idx = this.requireIndex(indexName);
+      const name = this.singleIndex(indexName);
+      const idx = this.requireIndex(name);
       const doc = idx.docs.get(id);
-      if (!doc) return [404, { _index: indexName, _id: id, found: false }];
+      if (!doc) return [404, { _index: name, _id: id, found: false }];
       // _source is spliced in as the raw text that was indexed, as OpenSearch returns it.
       return [
         200,
         {
-          _index: indexName,
+          _index: name,
           _id: id,
           _version: doc.version,
           _seq_no: doc.seqNo,
@@ -791,14 +954,87 @@ export class OpenSearchStandIn {
     );
   }
 
+  /** PUT|POST|DELETE|GET|HEAD /<index>/_alias[/<name>] (RestIndexPutAliasAction, RestIndexDeleteAliasesAction, RestGetAliasesAction). */
+  private indexAliasRoute(
+    m: string,
+    indexExpr: string,
+    name: string | undefined,
+    body: Buffer,
+    cause: string,
+  ): [number, unknown] {
+    if (m === 'GET' || m === 'HEAD')
+      return this.getAliasResponse(this.resolveRead(indexExpr), name);
+    if ((m === 'PUT' || m === 'POST') && name !== undefined) {
+      const b = (parseJsonBody(body) ?? {}) as Record<string, unknown>;
+      if (!isPlainObject(b))
+        throw new HttpError(400, 'parse_exception', 'request body must be an object');
+      const action: RequestedAction = {
+        kind: 'add',
+        indices: indexExpr.split(','),
+        aliases: [name],
+        props: parseAliasProps(b, 'alias'),
+        mustExist: undefined,
+      };
+      this.applyAliasActions([action], cause);
+      return [200, { acknowledged: true }];
+    }
+    if (m === 'DELETE' && name !== undefined) {
+      const action: RequestedAction = {
+        kind: 'remove',
+        indices: indexExpr.split(','),
+        aliases: name.split(','),
+        props: {},
+        mustExist: undefined,
+      };
+      this.applyAliasActions([action], cause);
+      return [200, { acknowledged: true }];
+    }
+    throw new HttpError(
+      405,
+      'method_not_allowed',
+      `Incorrect HTTP method [${m}] for alias requests`,
+    );
+  }
+
+  private getAliasResponse(
+    indices: readonly string[],
+    names: string | undefined,
+  ): [number, unknown] {
+    const wanted = names === undefined || names === '_all' ? undefined : names.split(',');
+    const { body, missing } = getAliases(this.aliasTable, indices, wanted);
+    if (missing.length === 0) return [200, body];
+    // RestGetAliasesAction: 404 with the aliases that were found plus {error, status}.
+    const error =
+      missing.length === 1
+        ? `alias [${missing[0]}] missing`
+        : `aliases [${missing.join(',')}] missing`;
+    return [404, { error, status: 404, ...body }];
+  }
+
+  /** Concrete indices for a read (search, count, GET /<name>); 404 for a missing name. */
+  private resolveRead(expression: string, ignoreUnavailable = false): string[] {
+    return concreteIndices(expression, new Set(this.indices.keys()), this.aliasTable, {
+      ignoreUnavailable,
+    });
+  }
+
+  /** A single-index operation through an alias (GET /<alias>/_doc/<id>): the alias must have one index. */
+  private singleIndex(name: string): string {
+    if (this.indices.has(name)) return name;
+    const a = resolveAlias(this.aliasTable, name);
+    if (!a) throw indexNotFound(name);
+    if (a.indices.length > 1)
+      throw new HttpError(
+        400,
+        'illegal_argument_exception',
+        `alias [${name}] has more than one index associated with it [${a.indices.join(', ')}], can't execute a single index op`,
+      );
+    return a.indices[0]!;
+  }
+
   private requireIndex(name: string): IndexState {
     const idx = this.indices.get(name);
-    if (!idx)
-      throw new HttpError(404, 'index_not_found_exception', `no such index [${name}]`, {
-        'resource.type': 'index_or_alias',
-        'resource.id': name,
-        index: name,
-      });
+    if (!idx) throw indexNotFound(name);
     return idx;
   }
 
@@ -813,12 +1049,12 @@ export class OpenSearchStandIn {
   ): [number, unknown] {
     const started = this.now();
     const ct = (headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-    if (ct !== 'application/x-ndjson') {
+    if (ct !== 'application/x-ndjson' && ct !== 'application/json') {
       rec.note = `content-type ${JSON.stringify(headers['content-type'])}`;
       return [
         406,
         {
-          error: `Content-Type header [${headers['content-type'] ?? ''}] is not supported (the stand-in requires application/x-ndjson for _bulk)`,
+          error: `Content-Type header [${headers['content-type'] ?? ''}] is not supported`,
           status: 406,
         },
       ];
@@ -959,7 +1195,8 @@ export class OpenSearchStandIn {
           `illegal version value [${version ?? -3n}] for version type [${versionType.toUpperCase()}]`,
         );
       }
-      if (actionName === 'delete' && id === undefined) validation.push('id is missing');
+      if (actionName === 'delete' && (id === undefined || id === ''))
+        validation.push('id is missing');
       if (
         id !== undefined &&
         Buffer.byteLength(id, 'utf8') > MAX_ID_BYTES &&
@@ -1009,7 +1246,10 @@ export class OpenSearchStandIn {
     }
     rec.items = actions.length;
 
-    const items = actions.map((a, position) => this.applyItem(rec.seq, position, a));
+    const createErrors = this.autoCreateIndices(actions, rec);
+    const items = actions.map((a, position) =>
+      this.applyItem(rec.seq, position, a, createErrors.get(a.index)),
+    );
     const errors = items.some((it) => {
       const inner = Object.values(it)[0] as { error?: unknown };
       return inner.error !== undefined;
@@ -1017,11 +1257,49 @@ export class OpenSearchStandIn {
     return [200, { took: Math.max(0, this.now() - started), errors, items }];
   }
 
+  /** TransportBulkAction: create the missing indices every item but an internal delete may need. */
+  private autoCreateIndices(
+    actions: readonly ParsedAction[],
+    rec: RecordedRequest,
+  ): Map<string, HttpError> {
+    const errors = new Map<string, HttpError>();
+    if (this.options.autoCreateIndex === false) return errors;
+    for (const a of actions) {
+      if (a.action === 'delete' && a.versionType === 'internal') continue;
+      if (errors.has(a.index) || this.indices.has(a.index)) continue;
+      if (resolveAlias(this.aliasTable, a.index)) continue;
+      try {
+        this.doCreateIndex(a.index, {}, `auto(bulk api) ${rec.method} ${rec.path}`);
+      } catch (e) {
+        if (!(e instanceof HttpError)) throw e;
+        errors.set(a.index, e);
+      }
+    }
+    return errors;
+  }
+
+  /** IndexNameExpressionResolver#concreteWriteIndex for one bulk item. */
+  private writeTarget(name: string): string | HttpError {
+    if (this.indices.has(name)) return name;
+    const alias = resolveAlias(this.aliasTable, name);
+    if (!alias) return indexNotFound(name, 'index_expression');
+    if (alias.writeIndex === undefined)
+      return new HttpError(
+        400,
+        'illegal_argument_exception',
+        `no write index is defined for alias [${name}]. The write index may be explicitly disabled using is_write_index=false or the alias points to multiple indices without one being designated as a write index`,
+      );
+    return alias.writeIndex;
+  }
+
   private applyItem(
     requestSeq: number,
     position: number,
     a: ParsedAction,
+    createError: HttpError | undefined,
   ): Record<string, unknown> {
+    const target = createError ?? this.writeTarget(a.index);
+    const concrete = target instanceof HttpError ? undefined : target;
     const record = (
       status: number,
       result: string | undefined,
@@ -1032,7 +1310,8 @@ export class OpenSearchStandIn {
         requestSeq,
         position,
         action: a.action,
-        index: a.index,
+        index: concrete ?? a.index,
+        target: a.index,
         id,
         requestedVersion: a.version,
         versionType: a.versionTypeRaw,
@@ -1049,26 +1328,33 @@ export class OpenSearchStandIn {
       reason: string,
       extra: Record<string, unknown> = {},
     ): Record<string, unknown> => {
-      const id = a.id ?? '';
-      record(status, undefined, { type, reason }, id);
-      const idx = this.indices.get(a.index);
+      record(status, undefined, { type, reason }, a.id ?? '');
+      // Before resolution the failure names what the item addressed (BulkItemResponse.Failure
+      // built from request.index()) and carries only the exception's own metadata.
+      const indexName = concrete ?? a.index;
+      const idx = concrete === undefined ? undefined : this.indices.get(concrete);
       return {
         [a.action]: {
-          _index: a.index,
+          _index: indexName,
           _id: a.id ?? null,
           status,
           error: {
             type,
             reason,
-            index: a.index,
-            shard: '0',
-            ...(idx ? { index_uuid: idx.uuid } : {}),
+            ...(idx ? { index: indexName, shard: '0', index_uuid: idx.uuid } : {}),
             ...extra,
           },
         },
       };
     };
 
+    if (target instanceof HttpError)
+      return fail(target.status, target.type, target.message, target.extra);
+    const idx = this.indices.get(target)!;
+
+    // IndexRequest#process: an empty id is refused, a missing one generated.
+    if (a.id === '' && a.action !== 'delete')
+      return fail(400, 'illegal_argument_exception', 'if _id is specified it must not be empty');
     if (a.id === undefined && a.action !== 'delete') a.id = randomBytes(15).toString('base64url');
     const id = a.id as string;
     if (Buffer.byteLength(id, 'utf8') > MAX_ID_BYTES) {
@@ -1079,25 +1365,9 @@ export class OpenSearchStandIn {
       );
     }
 
-    let idx = this.indices.get(a.index);
-    if (!idx) {
-      if (this.options.autoCreateIndex === false) {
-        return fail(404, 'index_not_found_exception', `no such index [${a.index}]`, {
-          'resource.type': 'index_expression',
-          'resource.id': a.index,
-        });
-      }
-      try {
-        idx = this.doCreateIndex(a.index, {});
-      } catch (e) {
-        if (e instanceof HttpError) return fail(e.status, e.type, e.message);
-        throw e;
-      }
-    }
-
     const view: BulkItemView = {
       action: a.action,
-      index: a.index,
+      index: target,
       id,
       version: a.version,
       source: a.source,
@@ -1109,12 +1379,12 @@ export class OpenSearchStandIn {
         ? fail(
             429,
             'es_rejected_execution_exception',
-            `rejected execution of primary operation [shard_detail=[${a.index}][0][P], shard_primary_operation_bytes=0, shard_replica_operation_bytes=0] OR [node_coordinating_operation_bytes=0]`,
+            `rejected execution of primary operation [shard_detail=[${target}][0][P], shard_primary_operation_bytes=0, shard_replica_operation_bytes=0] OR [node_coordinating_operation_bytes=0]`,
           )
         : fail(
             503,
             'unavailable_shards_exception',
-            `[${a.index}][0] primary shard is not active Timeout: [1m], request: [BulkShardRequest [[${a.index}][0]] containing [1] requests]`,
+            `[${target}][0] primary shard is not active Timeout: [1m], request: [BulkShardRequest [[${target}][0]] containing [1] requests]`,
           );
     }
 
@@ -1148,7 +1418,7 @@ export class OpenSearchStandIn {
       record(status, result, undefined, id);
       return {
         delete: {
-          _index: a.index,
+          _index: target,
           _id: id,
           _version: newVersion,
           result,
@@ -1195,7 +1465,7 @@ export class OpenSearchStandIn {
     record(status, result, undefined, id);
     return {
       [a.action]: {
-        _index: a.index,
+        _index: target,
         _id: id,
         _version: newVersion,
         result,
