@@ -1,12 +1,23 @@
 /**
  * An S3 stand-in on 127.0.0.1 for the dead-letter bucket: path-style PutObject / GetObject /
- * HeadObject / ListObjectsV2 (enough to read back), SigV4 with service `s3` verified by the same
- * independent verifier (the real payload hash is required; UNSIGNED-PAYLOAD only when
- * `allowUnsignedPayload` is set), S3-style XML errors, and fault injection.
+ * HeadObject / DeleteObject / DeleteObjects / CopyObject / ListObjectsV2, SigV4 with service `s3`
+ * verified by the same independent verifier (the real payload hash is required; UNSIGNED-PAYLOAD
+ * only when `allowUnsignedPayload` is set), S3-style XML errors, and fault injection.
  *
  * Error codes and statuses follow the S3 API reference ("Error responses"): NoSuchBucket 404,
  * NoSuchKey 404, SignatureDoesNotMatch / AccessDenied / InvalidAccessKeyId 403, BadDigest 400,
  * InternalError 500, SlowDown 503, ServiceUnavailable 503.
+ * Operations (S3 API reference):
+ *  - ListObjectsV2 (`list-type=2`): keys in UTF-8 binary order; `prefix`, `delimiter`
+ *    (CommonPrefixes), `max-keys` (default and maximum 1000), `start-after`, an opaque
+ *    `continuation-token` answered by `NextContinuationToken` while `IsTruncated`; `KeyCount`
+ *    counts keys and common prefixes; `encoding-type=url` URL-encodes the keys in the answer.
+ *  - DeleteObject: 204 whether or not the key exists.
+ *  - DeleteObjects (`POST ?delete`): `<Delete><Object><Key>..` answered per key in
+ *    `<DeleteResult><Deleted>`; `<Quiet>true` lists only errors.
+ *  - CopyObject: PUT with `x-amz-copy-source: [/]bucket/key` (URL-encoded), 200 with
+ *    `<CopyObjectResult><ETag>..<LastModified>..`; a missing source is 404 NoSuchKey; the content
+ *    type is copied (metadata directive COPY, the default).
  */
 import { createHash } from 'node:crypto';
 import * as http from 'node:http';
@@ -53,6 +64,13 @@ function xmlEscape(s: string): string {
   );
 }
 
+function xmlUnescape(s: string): string {
+  return s.replace(
+    /&(lt|gt|amp|apos|quot);/g,
+    (_m, e: string) => ({ lt: '<', gt: '>', amp: '&', apos: "'", quot: '"' })[e] as string,
+  );
+}
+
 export class S3StandIn {
   readonly requests: S3RecordedRequest[] = [];
   private readonly objects = new Map<string, S3Object>();
@@ -60,6 +78,7 @@ export class S3StandIn {
   private readonly verifier: Sigv4Verifier | undefined;
   private readonly now: () => number;
   private failQueue: number[] = [];
+  private readonly unreadableKeys = new Map<string, 403 | 500>();
   private failUntil = 0;
   private failUntilStatus = 503;
   private lifecycle!: ServerLifecycle;
@@ -111,10 +130,35 @@ export class S3StandIn {
     return this;
   }
 
-  /** Ends any failure window and clears queued failures. */
+  /**
+   * GetObject and HeadObject of this key fail until heal(): 500 InternalError or 403 AccessDenied
+   * (e.g. an object encrypted with a KMS key the reader may not use). Listing still shows it.
+   */
+  makeUnreadable(bucket: string, key: string, status: 403 | 500 = 500): this {
+    this.unreadableKeys.set(`${bucket}/${key}`, status);
+    return this;
+  }
+
+  /** Stores an object directly (test setup, no request logged). */
+  putDirect(bucket: string, key: string, body: string | Buffer, contentType?: string): void {
+    const buf = Buffer.from(body);
+    const prev = this.objects.get(`${bucket}/${key}`);
+    this.objects.set(`${bucket}/${key}`, {
+      bucket,
+      key,
+      body: buf,
+      contentType,
+      etag: `"${createHash('md5').update(buf).digest('hex')}"`,
+      storedAt: this.now(),
+      writes: (prev?.writes ?? 0) + 1,
+    });
+  }
+
+  /** Ends any failure window and clears queued failures and unreadable keys. */
   heal(): void {
     this.failQueue = [];
     this.failUntil = 0;
+    this.unreadableKeys.clear();
   }
 
   reset(): void {
@@ -132,6 +176,84 @@ export class S3StandIn {
 
   get(bucket: string, key: string): S3Object | undefined {
     return this.objects.get(`${bucket}/${key}`);
+  }
+
+  /** ListObjectsV2 (and V1's `marker` for callers that still use it). */
+  private listObjects(bucket: string, query: URLSearchParams): string {
+    const v2 = query.get('list-type') === '2';
+    const prefix = query.get('prefix') ?? '';
+    const delimiter = query.get('delimiter') ?? '';
+    const maxKeys = Math.min(1000, Number(query.get('max-keys') ?? '1000'));
+    const token = query.get('continuation-token');
+    const startAfter = query.get('start-after') ?? '';
+    const after = v2
+      ? token !== null
+        ? Buffer.from(token, 'base64url').toString('utf8')
+        : startAfter
+      : (query.get('marker') ?? '');
+    const urlEncode = query.get('encoding-type') === 'url';
+    const enc = (k: string): string => xmlEscape(urlEncode ? encodeURIComponent(k) : k);
+    // S3 lists keys in UTF-8 binary order.
+    const keys = this.list(bucket)
+      .filter((o) => o.key.startsWith(prefix))
+      .sort((a, b) => Buffer.compare(Buffer.from(a.key), Buffer.from(b.key)));
+    const entries: Array<{ key: string; obj?: S3Object }> = [];
+    const seenPrefixes = new Set<string>();
+    for (const o of keys) {
+      const rest = o.key.slice(prefix.length);
+      const cut = delimiter ? rest.indexOf(delimiter) : -1;
+      const entryKey = cut >= 0 ? prefix + rest.slice(0, cut + delimiter.length) : o.key;
+      if (Buffer.compare(Buffer.from(entryKey), Buffer.from(after)) <= 0 && after !== '') continue;
+      if (cut >= 0) {
+        if (seenPrefixes.has(entryKey)) continue;
+        seenPrefixes.add(entryKey);
+        entries.push({ key: entryKey });
+      } else entries.push({ key: o.key, obj: o });
+    }
+    const page = entries.slice(0, maxKeys);
+    const truncated = entries.length > page.length;
+    const last = page[page.length - 1]?.key;
+    const contents = page
+      .filter((e) => e.obj)
+      .map(
+        (e) =>
+          `<Contents><Key>${enc(e.key)}</Key><LastModified>${new Date(e.obj!.storedAt).toISOString()}</LastModified><ETag>${xmlEscape(e.obj!.etag)}</ETag><Size>${e.obj!.body.length}</Size><StorageClass>STANDARD</StorageClass></Contents>`,
+      )
+      .join('');
+    const common = page
+      .filter((e) => !e.obj)
+      .map((e) => `<CommonPrefixes><Prefix>${enc(e.key)}</Prefix></CommonPrefixes>`)
+      .join('');
+    const paging = v2
+      ? `<KeyCount>${page.length}</KeyCount>${token !== null ? `<ContinuationToken>${xmlEscape(token)}</ContinuationToken>` : ''}${truncated && last ? `<NextContinuationToken>${Buffer.from(last).toString('base64url')}</NextContinuationToken>` : ''}${startAfter ? `<StartAfter>${enc(startAfter)}</StartAfter>` : ''}`
+      : `<Marker>${enc(after)}</Marker>${truncated && last && delimiter ? `<NextMarker>${enc(last)}</NextMarker>` : ''}`;
+    return `<?xml version="1.0" encoding="UTF-8"?>\n<ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Name>${xmlEscape(bucket)}</Name><Prefix>${enc(prefix)}</Prefix>${delimiter ? `<Delimiter>${enc(delimiter)}</Delimiter>` : ''}<MaxKeys>${maxKeys}</MaxKeys>${urlEncode ? '<EncodingType>url</EncodingType>' : ''}<IsTruncated>${truncated}</IsTruncated>${paging}${contents}${common}</ListBucketResult>`;
+  }
+
+  private copyObject(
+    bucket: string,
+    key: string,
+    copySource: string,
+    send: (status: number, body?: string, extra?: Record<string, string>) => void,
+    error: (status: number, code: string, message: string) => void,
+  ): void {
+    const raw = decodeURIComponent(copySource.split('?')[0]!).replace(/^\//, '');
+    const slash = raw.indexOf('/');
+    const srcBucket = slash < 0 ? raw : raw.slice(0, slash);
+    const srcKey = slash < 0 ? '' : raw.slice(slash + 1);
+    if (!this.buckets.has(srcBucket))
+      return error(404, 'NoSuchBucket', 'The specified bucket does not exist');
+    const src = this.objects.get(`${srcBucket}/${srcKey}`);
+    if (!src) return error(404, 'NoSuchKey', 'The specified key does not exist.');
+    if (this.unreadableKeys.get(`${srcBucket}/${srcKey}`) === 403)
+      return error(403, 'AccessDenied', 'Access Denied');
+    this.putDirect(bucket, key, src.body, src.contentType);
+    const copy = this.objects.get(`${bucket}/${key}`)!;
+    return send(
+      200,
+      `<?xml version="1.0" encoding="UTF-8"?>\n<CopyObjectResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><LastModified>${new Date(copy.storedAt).toISOString()}</LastModified><ETag>${xmlEscape(copy.etag)}</ETag></CopyObjectResult>`,
+      { 'content-type': 'application/xml' },
+    );
   }
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
@@ -233,6 +355,8 @@ export class S3StandIn {
           ? error(500, 'InternalError', 'We encountered an internal error. Please try again.')
           : error(503, 'SlowDown', 'Please reduce your request rate.');
       }
+      const copySource = headers['x-amz-copy-source'];
+      if (copySource !== undefined) return this.copyObject(bucket, key, copySource, send, error);
       const md5 = headers['content-md5'];
       if (md5 !== undefined && md5 !== createHash('md5').update(body).digest('base64')) {
         return error(
@@ -252,43 +376,49 @@ export class S3StandIn {
             'The CRC32 you specified did not match the calculated checksum.',
           );
       }
-      const etag = `"${createHash('md5').update(body).digest('hex')}"`;
-      const prev = this.objects.get(`${bucket}/${key}`);
-      this.objects.set(`${bucket}/${key}`, {
-        bucket,
-        key,
-        body,
-        contentType: headers['content-type'],
-        etag,
-        storedAt: this.now(),
-        writes: (prev?.writes ?? 0) + 1,
-      });
-      return send(200, '', { etag });
+      this.putDirect(bucket, key, body, headers['content-type']);
+      return send(200, '', { etag: this.objects.get(`${bucket}/${key}`)!.etag });
     }
     if ((rec.method === 'GET' || rec.method === 'HEAD') && key !== undefined) {
       const obj = this.objects.get(`${bucket}/${key}`);
       if (!obj) return error(404, 'NoSuchKey', 'The specified key does not exist.');
-      return send(200, obj.body.toString('utf8'), {
+      const unreadable = this.unreadableKeys.get(`${bucket}/${key}`);
+      if (unreadable === 403) return error(403, 'AccessDenied', 'Access Denied');
+      if (unreadable === 500)
+        return error(500, 'InternalError', 'We encountered an internal error. Please try again.');
+      rec.note = undefined;
+      res.writeHead(200, {
         etag: obj.etag,
         'content-type': obj.contentType ?? 'binary/octet-stream',
+        'last-modified': new Date(obj.storedAt).toUTCString(),
+        'content-length': String(obj.body.length),
       });
+      rec.status = 200;
+      res.end(rec.method === 'HEAD' ? undefined : obj.body);
+      return;
     }
-    if (rec.method === 'GET' && key === undefined) {
-      const prefix = query.get('prefix') ?? '';
-      const contents = this.list(bucket)
-        .filter((o) => o.key.startsWith(prefix))
-        .map(
-          (o) =>
-            `<Contents><Key>${xmlEscape(o.key)}</Key><ETag>${xmlEscape(o.etag)}</ETag><Size>${o.body.length}</Size></Contents>`,
-        )
-        .join('');
+    if (rec.method === 'DELETE' && key !== undefined) {
+      this.objects.delete(`${bucket}/${key}`);
+      return send(204);
+    }
+    if (rec.method === 'POST' && key === undefined && query.has('delete')) {
+      const xml = body.toString('utf8');
+      const keys = [...xml.matchAll(/<Object>\s*<Key>([\s\S]*?)<\/Key>/g)].map((m) =>
+        xmlUnescape(m[1]!),
+      );
+      const quiet = /<Quiet>\s*true\s*<\/Quiet>/i.test(xml);
+      for (const k of keys) this.objects.delete(`${bucket}/${k}`);
+      const deleted = quiet
+        ? ''
+        : keys.map((k) => `<Deleted><Key>${xmlEscape(k)}</Key></Deleted>`).join('');
       return send(
         200,
-        `<?xml version="1.0" encoding="UTF-8"?>\n<ListBucketResult><Name>${xmlEscape(bucket)}</Name><Prefix>${xmlEscape(prefix)}</Prefix><IsTruncated>false</IsTruncated>${contents}</ListBucketResult>`,
-        {
-          'content-type': 'application/xml',
-        },
+        `<?xml version="1.0" encoding="UTF-8"?>\n<DeleteResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">${deleted}</DeleteResult>`,
+        { 'content-type': 'application/xml' },
       );
+    }
+    if (rec.method === 'GET' && key === undefined) {
+      return send(200, this.listObjects(bucket, query), { 'content-type': 'application/xml' });
     }
     return error(
       405,
