@@ -258,11 +258,23 @@ describe.each(SETS)('serverless package (%s)', (name) => {
     expect(sqs).toHaveLength(1);
     expect(actions(sqs[0]!)).toContain('sqs:SendMessage');
     expect(resources(sqs[0]!)).toEqual(['{{IndexerFailureQueue.Arn}}']);
-    // Nothing else but the function's own log group.
+    // Nothing else but data keys of the stage key, only through S3 and SQS (dead letters and the
+    // failure queue are encrypted with it), and the function's own log group.
     const other = role.filter(
       (s) => !actions(s).every((a) => /^(es|aoss|s3|dynamodb|sqs|logs):/.test(a)),
     );
-    expect(other).toEqual([]);
+    expect(other).toEqual([
+      {
+        Effect: 'Allow',
+        Action: ['kms:GenerateDataKey', 'kms:Decrypt'],
+        Resource: ['{{StageKey.Arn}}'],
+        Condition: {
+          StringEquals: {
+            'kms:ViaService': ['s3.eu-central-1.amazonaws.com', 'sqs.eu-central-1.amazonaws.com'],
+          },
+        },
+      },
+    ]);
     for (const s of byAction('logs:')) {
       for (const r of resources(s))
         expect(r).toContain(':log-group:/aws/lambda/dynamodb-opensearch-indexer-dev');
@@ -346,15 +358,35 @@ describe.each(SETS)('serverless package (%s)', (name) => {
     });
   });
 
-  it('sends failed-batch metadata to an encrypted queue kept 14 days', () => {
+  it('sends failed-batch metadata to a queue kept 14 days, encrypted with the stage key, with a dead-letter queue behind it', () => {
     // Act
-    const [id, queue] = stack().one('AWS::SQS::Queue');
+    const queues = Object.fromEntries(stack().ofType('AWS::SQS::Queue'));
 
     // Assert
-    expect(id).toBe('IndexerFailureQueue');
-    expect(queue.Properties).toMatchObject({
-      SqsManagedSseEnabled: true,
+    expect(Object.keys(queues).sort()).toEqual([
+      'IndexerFailureDeadLetterQueue',
+      'IndexerFailureQueue',
+    ]);
+    expect(queues.IndexerFailureQueue!.Properties).toEqual({
+      QueueName: 'dynamodb-opensearch-indexer-dev-failures',
       MessageRetentionPeriod: 1_209_600,
+      KmsMasterKeyId: '{{StageKey.Arn}}',
+      RedrivePolicy: {
+        deadLetterTargetArn: '{{IndexerFailureDeadLetterQueue.Arn}}',
+        maxReceiveCount: 5,
+      },
+    });
+    // Only the failure queue may redrive into it.
+    expect(queues.IndexerFailureDeadLetterQueue!.Properties).toEqual({
+      QueueName: 'dynamodb-opensearch-indexer-dev-failures-dlq',
+      MessageRetentionPeriod: 1_209_600,
+      KmsMasterKeyId: '{{StageKey.Arn}}',
+      RedriveAllowPolicy: {
+        redrivePermission: 'byQueue',
+        sourceQueueArns: [
+          'arn:aws:sqs:eu-central-1:123456789012:dynamodb-opensearch-indexer-dev-failures',
+        ],
+      },
     });
   });
 

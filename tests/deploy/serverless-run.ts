@@ -13,6 +13,7 @@ export const ROOT = path.resolve(__dirname, '..', '..');
 const SERVICE_FILES = [
   'serverless.yml',
   'esbuild.plugins.js',
+  'deployment-bucket.plugin.js',
   'handler.ts',
   'lib',
   'scripts',

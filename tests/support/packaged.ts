@@ -27,6 +27,7 @@ const PACKAGE_SOURCES = [
   'lib',
   'serverless.yml',
   'esbuild.plugins.js',
+  'deployment-bucket.plugin.js',
   'package-lock.json',
 ];
 
