@@ -10,6 +10,13 @@
  * container or instance role).
  *
  * --dry-run (or INDEXER_DRY_RUN=true) prints the exact requests and sends nothing.
+ *
+ * --fgac (or FGAC_INDEXER_ROLE_ARN set): on a domain with fine-grained access control, first maps
+ * the indexer's IAM role to an OpenSearch role that may only write and delete documents in the
+ * index, and FGAC_ADMIN_ROLE_ARN (optional) to all_access and security_manager
+ * (lib/security-setup.ts; FGAC_INDEXER_ROLE, FGAC_INDEX_PATTERNS). With OPENSEARCH_USERNAME and
+ * OPENSEARCH_PASSWORD set, every request uses HTTP basic authentication instead of SigV4: the
+ * first run, as the domain's internal master user, before any IAM role is mapped.
  * Exit codes: 0 done (differences that need a reindex are reported, not fatal), 1 error.
  */
 import { loadConfig } from '../lib/config';
@@ -23,8 +30,26 @@ import {
   type SetupRequest,
 } from '../lib/index-setup';
 import { createSearchClient } from '../lib/search-client';
+import {
+  basicAuthRequester,
+  securityOptionsFromEnv,
+  securityRequests,
+  setupSecurity,
+  type SecurityOptions,
+} from '../lib/security-setup';
 
-const USAGE = 'usage: npm run index:setup [-- --dry-run]';
+const USAGE = 'usage: npm run index:setup [-- --dry-run] [-- --fgac]';
+const FLAGS = ['--dry-run', '--fgac'];
+
+/** FGAC options when asked for (--fgac, or FGAC_INDEXER_ROLE_ARN set); throws on bad ones. */
+function fgacOptions(
+  argv: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+  index: string,
+): SecurityOptions | undefined {
+  const asked = argv.includes('--fgac') || (env.FGAC_INDEXER_ROLE_ARN ?? '').trim() !== '';
+  return asked ? securityOptionsFromEnv(env, index) : undefined;
+}
 
 function show(request: SetupRequest): string {
   return `${request.method} ${request.path}\n${JSON.stringify(request.body, null, 2)}`;
@@ -36,16 +61,18 @@ export async function main(
   out: (line: string) => void = (line) => process.stdout.write(`${line}\n`),
   err: (line: string) => void = (line) => process.stderr.write(`${line}\n`),
 ): Promise<number> {
-  const unknown = argv.filter((arg) => arg !== '--dry-run');
+  const unknown = argv.filter((arg) => !FLAGS.includes(arg));
   if (unknown.length > 0) {
     err(`unknown argument ${JSON.stringify(unknown[0])}\n${USAGE}`);
     return 1;
   }
   let config;
   let body;
+  let security;
   try {
     config = loadConfig(argv.includes('--dry-run') ? { ...env, INDEXER_DRY_RUN: 'true' } : env);
     body = indexBody(indexOptionsFromEnv(env, config.service));
+    security = fgacOptions(argv, env, config.index);
   } catch (error) {
     err(describeError(error));
     return 1;
@@ -53,6 +80,14 @@ export async function main(
 
   const { create, applySettings } = setupRequests(config.index, body);
   if (config.dryRun || config.endpoint === undefined) {
+    if (security !== undefined) {
+      const { role, mapping } = securityRequests(security);
+      out(`dry run: nothing is sent. For fine-grained access control, setup sends:`);
+      out(`${show(role)}\n${show(mapping)}`);
+      if (security.adminRoleArn !== undefined) {
+        out(`and adds ${security.adminRoleArn} to the all_access and security_manager mappings`);
+      }
+    }
     out(`dry run: nothing is sent. To create the index, setup sends:\n${show(create)}`);
     if (applySettings !== undefined) {
       out(
@@ -72,8 +107,18 @@ export async function main(
     getCredentials: defaultCredentials(env),
   });
   const target = `${config.endpoint.origin}/${config.index}`;
+  const username = env.OPENSEARCH_USERNAME ?? '';
+  const password = env.OPENSEARCH_PASSWORD ?? '';
   try {
-    const result = await setupIndex(client, config.index, body, config.requestTimeoutMs);
+    const requester =
+      username !== '' && password !== ''
+        ? basicAuthRequester(config.endpoint, username, password)
+        : client;
+    if (security !== undefined) {
+      const applied = await setupSecurity(requester, security, config.requestTimeoutMs);
+      for (const line of applied.applied) out(`applied ${line}`);
+    }
+    const result = await setupIndex(requester, config.index, body, config.requestTimeoutMs);
     for (const warning of result.warnings) err(`warning: ${warning}`);
     if (result.created) {
       out(`created ${target}`);
