@@ -9,7 +9,7 @@
  * no resource the control applies to), then, per failing rule file, the non-compliant resources
  * with the control's message.
  */
-import { spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { accessSync, chmodSync, constants } from 'node:fs';
 import path from 'node:path';
 import { ROOT } from './serverless-run';
@@ -99,21 +99,34 @@ export function parseGuardReport(report: string): Map<string, ControlResult> {
   return results;
 }
 
-/** Runs every Control Tower rule over one template. */
-export function evaluateControls(templateFile: string): Map<string, ControlResult> {
-  const result = spawnSync(
-    cfnGuardBinary(),
-    ['validate', '-d', templateFile, '-r', CONTROL_TOWER_RULES, '--show-summary', 'all'],
-    { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, timeout: 60_000 },
-  );
-  // cfn-guard exits 0 when every rule passes or skips and 19 when one fails; anything else is an
-  // error of the run itself (bad rules path, unreadable template).
-  if (result.error !== undefined || (result.status !== 0 && result.status !== 19)) {
-    throw new Error(
-      `cfn-guard failed (exit ${String(result.status)}): ${String(result.error ?? '')}\n${result.stderr}`,
+/**
+ * Runs the Control Tower rules (all of them, or one service's directory such as `s3`) over one
+ * template. Asynchronous, so a slow run on a busy machine never blocks the test worker.
+ */
+export function evaluateControls(
+  templateFile: string,
+  service?: string,
+): Promise<Map<string, ControlResult>> {
+  const rules =
+    service === undefined ? CONTROL_TOWER_RULES : path.join(CONTROL_TOWER_RULES, service);
+  const args = ['validate', '-d', templateFile, '-r', rules, '--show-summary', 'all'];
+  return new Promise((resolve, reject) => {
+    execFile(
+      cfnGuardBinary(),
+      args,
+      { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, timeout: 300_000 },
+      (error, stdout, stderr) => {
+        // cfn-guard exits 0 when every rule passes or skips and 19 when one fails; anything else
+        // is an error of the run itself (bad rules path, unreadable template, killed).
+        const code = error === null ? 0 : error.code;
+        if (code !== 0 && code !== 19) {
+          reject(new Error(`cfn-guard ${args.join(' ')} failed (${String(error)}):\n${stderr}`));
+          return;
+        }
+        resolve(parseGuardReport(stdout));
+      },
     );
-  }
-  return parseGuardReport(result.stdout);
+  });
 }
 
 /** One line per failing control: `CT.S3.PR.9 DeadLetterBucket, ...: <message>`. */

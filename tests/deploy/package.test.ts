@@ -528,5 +528,6 @@ describe.each(SETS)('serverless package (%s)', (name) => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
-  });
+    // Two Node processes load the bundle; on a busy shared machine that can take seconds.
+  }, 30_000);
 });
