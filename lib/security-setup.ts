@@ -11,9 +11,10 @@
  * - The indexer's role (`indexer_writer` by default) may only write and delete documents in the
  *   index and the indices behind its aliases: the cluster-level `indices:data/write/bulk` that a
  *   `_bulk` request needs, and per index `indices:data/write/index`, `.../delete`, `.../bulk*`
- *   (the shard-level bulk actions). It also gets `indices:admin/mapping/put`, because a document
- *   with a new attribute updates the dynamic mapping in the writer's name (OpenSearch security's
- *   own `write` action group carries it for that reason). Nothing else: no reads, no index
+ *   (the shard-level bulk actions). It also gets `indices:admin/mapping/put` and
+ *   `.../auto_put`, because a document with a new attribute updates the dynamic mapping in the
+ *   writer's name (OpenSearch security's own `write` action group carries the first for that
+ *   reason; OpenSearch 2.x sends dynamic updates as the second, AutoPutMappingAction). Nothing else: no reads, no index
  *   creation (the index is created by `npm run index:setup`), no deletes of indices.
  * - The operator's IAM role (FGAC_ADMIN_ROLE_ARN) is added to `all_access` and
  *   `security_manager`, which makes it an additional master user (same guide, "Additional master
@@ -71,6 +72,7 @@ export function indexerRoleDefinition(indexPatterns: readonly string[]): RoleDef
           'indices:data/write/delete',
           'indices:data/write/bulk*',
           'indices:admin/mapping/put',
+          'indices:admin/mapping/auto_put',
         ],
       },
     ],

@@ -66,6 +66,7 @@ describe('indexerRoleDefinition', () => {
           'indices:data/write/delete',
           'indices:data/write/bulk*',
           'indices:admin/mapping/put',
+          'indices:admin/mapping/auto_put',
         ],
       },
     ]);
