@@ -7,7 +7,10 @@
  *               be had.
  * - ours-gzip:  the same module with BULK_COMPRESSION=gzip (to decide whether gzip should be the
  *               default).
- * - floor:      bench/floor.ts, the least work any indexer must do.
+ * - lean-floor: bench/lean-floor.ts, the least work any indexer must do, written as cheaply as
+ *               we can (the reference for the targets).
+ * - floor:      bench/floor.ts, the previous floor (plain conversion, http.request), kept as a
+ *               second reference so results stay comparable with earlier runs.
  * - peer:       dynamodb-stream-elasticsearch@3.3.1 (useBulk) with its aws-sdk v2 peer, installed
  *               in a scratch folder; a comparison only, never a project dependency.
  */
@@ -25,7 +28,7 @@ import { dirname, join } from 'node:path';
 import type { Invoker } from './driver';
 import { unzip } from '../tests/support/zip';
 
-export type ContenderId = 'ours' | 'ours-gzip' | 'floor' | 'peer';
+export type ContenderId = 'ours' | 'ours-gzip' | 'lean-floor' | 'floor' | 'peer';
 
 export interface Contender {
   readonly id: ContenderId;
@@ -406,7 +409,7 @@ export function preparePeer(
 
 export function contenders(
   ours: OursArtifact,
-  floorPath: string,
+  floors: { lean: string; previous: string },
   peer: PeerArtifact | undefined,
 ): Contender[] {
   const fallback =
@@ -433,16 +436,28 @@ export function contenders(
       loadModule: undefined,
     },
     {
-      id: 'floor',
-      label: 'floor (no signing/checks)',
+      id: 'lean-floor',
+      label: 'lean floor (typed pass, stringify, raw POST)',
       invoker: {
         kind: 'lambda',
-        modulePath: floorPath,
+        modulePath: floors.lean,
         exportName: 'handler',
         expectBatchResponse: false,
       },
       env: {},
-      loadModule: floorPath,
+      loadModule: floors.lean,
+    },
+    {
+      id: 'floor',
+      label: 'previous floor (plain conversion, http.request)',
+      invoker: {
+        kind: 'lambda',
+        modulePath: floors.previous,
+        exportName: 'handler',
+        expectBatchResponse: false,
+      },
+      env: {},
+      loadModule: floors.previous,
     },
   ];
   if (peer !== undefined) {

@@ -5,14 +5,16 @@
  * Every contender is driven the same way: Lambda-style `(event, context)` calls, one at a time,
  * each on a freshly parsed event (parsed just before the call, outside the measured window, as
  * the Lambda runtime parses the payload before calling the handler). `process.cpuUsage()` and
- * `process.hrtime` are read around each call, in this process only, and summed.
+ * `process.hrtime` are read around each call, in this process only, and summed. The CPU of the
+ * process's other threads (V8's background compiler and GC helpers, libuv's pool) is read from
+ * /proc around each call too, outside the measured window, so the JIT's share can be told apart.
  *
  * argv[2] is a JSON DriverSpec. Modes:
  * - throughput: sends {type:'ready'}, then answers each {cmd:'run'} with {type:'result'};
  *   {cmd:'exit'} (or the runner going away) ends it.
  * - rss: loads the contender, parses the given event, invokes it once, reports peak RSS, exits.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 
@@ -46,7 +48,16 @@ export interface RunSample {
   wallNs: number;
   cpuUserUs: number;
   cpuSystemUs: number;
+  /**
+   * CPU of every thread but the main one during the calls (µs), from /proc/<pid>/task/<tid>/
+   * schedstat: the part of cpuUser+cpuSystem that ran off the main thread. Undefined without /proc.
+   */
+  otherThreadsCpuUs: number | undefined;
   invocationWallNs: number[];
+  /** Process CPU (user+system, µs) of each call, in order. */
+  invocationCpuUs: number[];
+  /** Other threads' CPU (µs) of each call, in order (empty without /proc). */
+  invocationOtherThreadsCpuUs: number[];
   /** Records reported back to Lambda as failed (our handler's batchItemFailures). */
   failures: number;
   /** With `windows`: each call's [start, end] on the monotonic clock (µs), as CPU profiles use. */
@@ -130,29 +141,71 @@ function eventText(file: string): string {
   return text;
 }
 
+const TASKS = `/proc/${process.pid}/task`;
+
+/**
+ * Nanoseconds on CPU of every thread of this process except the main one (whose thread id is
+ * the process id): the first field of /proc/<pid>/task/<tid>/schedstat (Linux,
+ * Documentation/scheduler/sched-stats.rst). Undefined where /proc is not there.
+ */
+function otherThreadsNs(): number | undefined {
+  let tids: string[];
+  try {
+    tids = readdirSync(TASKS);
+  } catch {
+    return undefined;
+  }
+  let ns = 0;
+  const main = String(process.pid);
+  for (const tid of tids) {
+    if (tid === main) continue;
+    try {
+      ns += Number.parseInt(readFileSync(`${TASKS}/${tid}/schedstat`, 'latin1'), 10);
+    } catch {
+      // The thread ended between listing and reading: its time is lost, which is rare and small.
+    }
+  }
+  return ns;
+}
+
 async function run(invoke: Invoke, command: RunCommand): Promise<RunSample> {
   const invocationWallNs: number[] = [];
+  const invocationCpuUs: number[] = [];
+  const invocationOtherThreadsCpuUs: number[] = [];
   const windowsUs: [number, number][] = [];
   let records = 0;
   let failures = 0;
   let wallNs = 0;
   let cpuUserUs = 0;
   let cpuSystemUs = 0;
+  let otherNs: number | undefined = 0;
   for (let i = 0; i < command.invocations; i++) {
     const file = command.files[(i + command.offset) % command.files.length] as string;
     // Parsed right before the call and outside the measured window, as the Lambda runtime
     // parses the payload before calling the handler: one event alive at a time.
     const event: unknown = JSON.parse(eventText(file));
     records += recordsOf(event);
+    // Read outside the CPU window: reading /proc costs the main thread, not the others.
+    const other0 = otherThreadsNs();
     const cpu0 = process.cpuUsage();
     const t0 = process.hrtime.bigint();
     failures += await invoke(event);
     const t1 = process.hrtime.bigint();
     const cpu = process.cpuUsage(cpu0);
+    const other1 = otherThreadsNs();
     cpuUserUs += cpu.user;
     cpuSystemUs += cpu.system;
     wallNs += Number(t1 - t0);
     invocationWallNs.push(Number(t1 - t0));
+    invocationCpuUs.push(cpu.user + cpu.system);
+    if (other0 === undefined || other1 === undefined || otherNs === undefined) {
+      otherNs = undefined;
+    } else {
+      // A thread that ended inside the window takes its time with it: never count below zero.
+      const delta = Math.max(0, other1 - other0);
+      otherNs += delta;
+      invocationOtherThreadsCpuUs.push(delta / 1000);
+    }
     if (command.windows) windowsUs.push([Number(t0 / 1000n), Number(t1 / 1000n)]);
   }
   return {
@@ -161,7 +214,10 @@ async function run(invoke: Invoke, command: RunCommand): Promise<RunSample> {
     wallNs,
     cpuUserUs,
     cpuSystemUs,
+    otherThreadsCpuUs: otherNs === undefined ? undefined : otherNs / 1000,
     invocationWallNs,
+    invocationCpuUs,
+    invocationOtherThreadsCpuUs,
     failures,
     ...(command.windows ? { windowsUs } : {}),
   };

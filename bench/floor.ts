@@ -1,5 +1,6 @@
 /**
- * The floor: the least work any indexer must do for a batch. Per record one NDJSON action line
+ * The previous floor, kept as a second reference so figures stay comparable with earlier runs
+ * (bench/lean-floor.ts is the one the targets use). Per record one NDJSON action line
  * and (for INSERT/MODIFY) the document line, built by a plain recursive DynamoDB JSON -> JS
  * conversion (N via Number) and JSON.stringify; then one POST per batch over a keep-alive agent.
  * No signing, no compression, no checks: the response is read and discarded.

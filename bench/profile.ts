@@ -33,6 +33,8 @@ export interface ProfileEntry {
   readonly location: string;
   readonly selfMs: number;
   readonly selfShare: number;
+  /** Self time per record of the profiled calls (µs); undefined when the count is unknown. */
+  readonly usPerRecord: number | undefined;
 }
 
 export interface ProfileSummary {
@@ -40,6 +42,8 @@ export interface ProfileSummary {
   /** Only samples inside these windows (monotonic µs) were counted, when given. */
   readonly windows: number | undefined;
   readonly totalMs: number;
+  /** Records handled by the profiled calls (0 when unknown). */
+  readonly records: number;
   readonly top: ProfileEntry[];
   /** Self time grouped by original source file / package. */
   readonly byOrigin: ProfileEntry[];
@@ -88,6 +92,7 @@ export function summarizeProfile(
   sourceMapPath: string | undefined,
   root: string,
   windows: [number, number][] | undefined,
+  records = 0,
   topN = 15,
 ): ProfileSummary {
   const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
@@ -199,11 +204,13 @@ export function summarizeProfile(
     location,
     selfMs: Math.round(us / 100) / 10,
     selfShare: total === 0 ? 0 : us / total,
+    usPerRecord: records > 0 ? Math.round((us / records) * 1000) / 1000 : undefined,
   });
   return {
     file,
     windows: windows?.length,
     totalMs: Math.round(total / 1000),
+    records,
     top: [...byFunction.values()]
       .sort((a, b) => b.us - a.us)
       .slice(0, topN)

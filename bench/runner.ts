@@ -4,17 +4,19 @@
  *   npm run bench                     full run (a few minutes): writes bench/results/latest.{json,md}
  *   npm run bench -- --short          CI smoke run (BENCH_SHORT=1 too): tiny repetitions, every
  *                                     contender exercised, results in .bench-tmp/results/
- *   npm run bench -- --cpu-prof       also profiles our handler (an extra process with
- *                                     --cpu-prof --cpu-prof-dir=.bench-tmp/prof) and prints the
- *                                     top self-time functions
+ *   npm run bench -- --cpu-prof       also profiles our handler and the lean floor on the article
+ *                                     batch of 1,000 (extra processes with --cpu-prof
+ *                                     --cpu-prof-dir=.bench-tmp/prof) and prints the top self-time
+ *                                     functions per record
  *   --reps=N  --repackage  --zip=PATH  --no-peer
- *   --render-only                     re-renders bench/results/latest.md from latest.json
+ *   --render-only                     re-renders bench/results/latest.md and README.md's
+ *                                     benchmark section from latest.json, without measuring
  *
  * Exit status is non-zero only when something is broken (a contender throws or reports failed
  * records, the sink is not reached, a process dies). Targets are reported, never enforced.
  */
 import { execFileSync, fork, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import {
@@ -26,23 +28,33 @@ import {
   type PeerArtifact,
 } from './contenders';
 import type { DriverMessage, DriverSpec, RssSample, RunCommand, RunSample } from './driver';
-import { summarizeProfile } from './profile';
+import { summarizeProfile, type ProfileSummary } from './profile';
+import { spliceReadme } from './readme';
 import {
   BATCH_ORDER,
   renderText,
   summarize,
   writeOutputs,
+  type ColdSample,
   type LoadResult,
   type Plan,
   type Results,
+  type Summary,
   type ThroughputSample,
 } from './report';
 import type { SinkMessage, SinkStats } from './sink';
-import { generateWorkload, type BatchName, type Workload } from './workload';
+import {
+  generateWorkload,
+  SHAPE_ORDER,
+  type BatchName,
+  type ShapeName,
+  type Workload,
+} from './workload';
 
 const ROOT = resolve(__dirname, '..', '..');
 const TMP = join(ROOT, '.bench-tmp');
-const JS = __dirname; // the esbuild output folder holding runner.js, driver.js, sink.js, floor.js
+const JS = __dirname; // the esbuild output folder: runner.js, driver.js, sink.js and the floors
+const README = join(ROOT, 'README.md');
 
 interface Options {
   short: boolean;
@@ -92,6 +104,8 @@ function planFor(options: Options): Plan {
       invocationsPerRep: { b100: 3, b1000: 1, b6mb: 1 },
       loadRuns: 2,
       rssRuns: 1,
+      coldRuns: 1,
+      coldInvocations: 2,
     };
   }
   return {
@@ -100,6 +114,8 @@ function planFor(options: Options): Plan {
     invocationsPerRep: { b100: 50, b1000: 12, b6mb: 3 },
     loadRuns: 9,
     rssRuns: 3,
+    coldRuns: 5,
+    coldInvocations: 6,
   };
 }
 
@@ -232,20 +248,21 @@ function startDriver(
 const RUN_TIMEOUT_MS = 300_000;
 
 async function measureThroughput(
+  shape: ShapeName,
   batch: BatchName,
+  files: string[],
   list: Contender[],
-  workload: Workload,
   plan: Plan,
   sink: Sink,
   env: Env,
   problems: string[],
 ): Promise<Partial<Record<ContenderId, ThroughputSample[]>>> {
-  const files = workload.batches[batch].files;
+  const where = `${shape} ${batch}`;
   const out: Partial<Record<ContenderId, ThroughputSample[]>> = {};
   const drivers = new Map<ContenderId, Channel<DriverMessage>>();
   const check = (c: Contender, sample: RunSample, what: string): void => {
     if (sample.failures > 0)
-      problems.push(`${c.id} ${batch} ${what}: ${sample.failures} batchItemFailures reported`);
+      problems.push(`${c.id} ${where} ${what}: ${sample.failures} batchItemFailures reported`);
   };
   try {
     for (const c of list) {
@@ -278,14 +295,54 @@ async function measureThroughput(
         const received = delta(await sink.stats(), before);
         check(c, sample, `rep ${rep + 1}`);
         if (received.bulkRequests === 0)
-          problems.push(`${c.id} ${batch}: the sink received no bulk request`);
+          problems.push(`${c.id} ${where}: the sink received no bulk request`);
         out[c.id]?.push({ ...sample, rep, sink: received });
       }
     }
   } catch (error) {
-    problems.push(`${batch}: ${(error as Error).message}`);
+    problems.push(`${where}: ${(error as Error).message}`);
   } finally {
     await Promise.all([...drivers.values()].map((d) => d.close()));
+  }
+  return out;
+}
+
+/**
+ * A cold container's first batches: a fresh process per contender and run, whose first
+ * `coldInvocations` calls are kept one by one (module load is timed by the driver).
+ */
+async function measureCold(
+  shape: ShapeName,
+  files: string[],
+  list: Contender[],
+  plan: Plan,
+  env: Env,
+  problems: string[],
+): Promise<Partial<Record<ContenderId, ColdSample[]>>> {
+  const out: Partial<Record<ContenderId, ColdSample[]>> = {};
+  for (const c of list) out[c.id] = [];
+  for (let i = 0; i < plan.coldRuns; i++) {
+    for (let k = 0; k < list.length; k++) {
+      const c = list[(i + k) % list.length] as Contender;
+      const channel = startDriver(c, { id: c.id, mode: 'throughput', invoker: c.invoker }, env);
+      try {
+        const ready = await channel.expect('ready', 60_000);
+        channel.child.send({
+          cmd: 'run',
+          files,
+          invocations: plan.coldInvocations,
+          offset: i,
+        } satisfies RunCommand);
+        const { sample } = await channel.expect('result', RUN_TIMEOUT_MS);
+        if (sample.failures > 0)
+          problems.push(`${c.id} ${shape} cold: ${sample.failures} batchItemFailures reported`);
+        out[c.id]?.push({ run: i, loadMs: ready.loadMs, sample });
+      } catch (error) {
+        problems.push(`cold ${shape} ${c.id}: ${(error as Error).message}`);
+      } finally {
+        await channel.close();
+      }
+    }
   }
   return out;
 }
@@ -358,12 +415,11 @@ function measureLoad(
 
 async function measureRss(
   list: Contender[],
-  workload: Workload,
+  file: string,
   plan: Plan,
   env: Env,
   problems: string[],
 ): Promise<Partial<Record<ContenderId, RssSample[]>>> {
-  const file = workload.batches.b6mb.files[0] as string;
   const out: Partial<Record<ContenderId, RssSample[]>> = {};
   for (const c of list) out[c.id] = [];
   for (let i = 0; i < plan.rssRuns; i++) {
@@ -384,27 +440,28 @@ async function measureRss(
   return out;
 }
 
-async function profileOurs(
-  ours: Contender,
-  artifact: Results['ours'],
-  workload: Workload,
+/** Profiles one contender on the given batch files, counting only the measured calls. */
+async function profile(
+  contender: Contender,
+  bundle: { path: string; sourceMap: string | undefined },
+  files: string[],
   plan: Plan,
   env: Env,
   problems: string[],
-): Promise<Results['profile']> {
-  const dir = join(TMP, 'prof');
+): Promise<ProfileSummary | undefined> {
+  const dir = join(TMP, 'prof', contender.id);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   const channel = startDriver(
-    ours,
-    { id: 'ours', mode: 'throughput', invoker: ours.invoker },
+    contender,
+    { id: contender.id, mode: 'throughput', invoker: contender.invoker },
     env,
     ['--cpu-prof', `--cpu-prof-dir=${dir}`],
   );
   let windows: [number, number][] | undefined;
+  let records = 0;
   try {
     await channel.expect('ready', 60_000);
-    const files = workload.batches.b1000.files;
     // Warm up as the measured runs do, then profile-count only the measured window: event
     // parsing, module load and warm-up are in the .cpuprofile but not in the summary.
     if (plan.warmupInvocations.b1000 > 0) {
@@ -426,26 +483,36 @@ async function profileOurs(
     } satisfies RunCommand);
     const { sample } = await channel.expect('result', RUN_TIMEOUT_MS);
     windows = sample.windowsUs;
+    records = sample.records;
   } catch (error) {
-    problems.push(`profile: ${(error as Error).message}`);
+    problems.push(`profile ${contender.id}: ${(error as Error).message}`);
   } finally {
     await channel.close();
   }
   const profiles = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile'));
   if (profiles.length === 0) {
-    problems.push('profile: no .cpuprofile written');
+    problems.push(`profile ${contender.id}: no .cpuprofile written`);
     return undefined;
   }
   return summarizeProfile(
     join(dir, profiles[0] as string),
-    artifact.handlerPath,
-    artifact.sourceMapPath,
+    bundle.path,
+    bundle.sourceMap,
     ROOT,
     windows,
+    records,
   );
 }
 
 // ---------------------------------------------------------------------------------------------
+
+/** The workload the CPU profiles run on: the article's small items show fixed costs best. */
+const PROFILE_SHAPE: ShapeName = 'article';
+
+/** Rewrites the README's generated benchmark section (between its markers) from the results. */
+function writeReadme(results: Results, summary: Summary): void {
+  writeFileSync(README, spliceReadme(readFileSync(README, 'utf8'), results, summary));
+}
 
 function git(args: string[]): string {
   try {
@@ -469,6 +536,7 @@ async function main(): Promise<void> {
     const summary = summarize(saved);
     console.log(renderText(saved, summary));
     writeOutputs(saved, summary, json, join(ROOT, 'bench', 'results', 'latest.md'));
+    writeReadme(saved, summary);
     return;
   }
   const plan = planFor(options);
@@ -489,11 +557,14 @@ async function main(): Promise<void> {
 
   mkdirSync(TMP, { recursive: true });
   const workload = generateWorkload(join(TMP, 'events'));
-  for (const batch of BATCH_ORDER) {
-    const b = workload.batches[batch];
-    log(
-      `workload ${b.label}: ${b.files.length} distinct batch(es), ${b.eventBytes[0]?.toLocaleString('en-US')} B event, mix ${JSON.stringify(b.mix)}`,
-    );
+  for (const shape of SHAPE_ORDER) {
+    for (const batch of BATCH_ORDER) {
+      const b = workload.shapes[shape].batches[batch];
+      if (b === undefined) continue;
+      log(
+        `workload ${shape} ${b.label}: ${b.files.length} distinct batch(es), ${b.eventBytes[0]?.toLocaleString('en-US')} B event, item ${b.meanItemBytes} B, document ${b.meanDocumentBytes} B, mix ${JSON.stringify(b.mix)}`,
+      );
+    }
   }
 
   const ours = prepareOurs({
@@ -519,7 +590,14 @@ async function main(): Promise<void> {
     log(`peer: ${peer.modulePath} (${peer.reused ? 'reused' : 'installed'})`);
   }
 
-  const list = makeContenders(ours, join(JS, 'floor.js'), 'skipped' in peer ? undefined : peer);
+  const list = makeContenders(
+    ours,
+    { lean: join(JS, 'lean-floor.js'), previous: join(JS, 'floor.js') },
+    'skipped' in peer ? undefined : peer,
+  );
+  // Compression is a question about bytes on the wire, answered on the rich items alone.
+  const listFor = (shape: ShapeName): Contender[] =>
+    shape === 'rich' ? list : list.filter((c) => c.id !== 'ours-gzip');
   const sink = await Sink.start();
   const common: Record<string, string> = {
     PATH: process.env.PATH ?? '/usr/bin:/bin',
@@ -540,29 +618,64 @@ async function main(): Promise<void> {
   log(`sink on 127.0.0.1:${sink.port}; contenders: ${list.map((c) => c.id).join(', ')}`);
 
   const throughput: Results['throughput'] = {};
+  const cold: Results['cold'] = {};
   let load: Results['load'];
   let rss: Results['rss'];
-  let profile: Results['profile'];
+  const profiles: Results['profiles'] = {};
   try {
-    for (const batch of BATCH_ORDER) {
-      noteLoad(batch);
-      log(
-        `throughput ${workload.batches[batch].label}: ${plan.reps} rep(s) × ${plan.invocationsPerRep[batch]} invocation(s) per contender ...`,
-      );
-      throughput[batch] = await measureThroughput(batch, list, workload, plan, sink, env, problems);
+    for (const shape of SHAPE_ORDER) {
+      const batches = workload.shapes[shape].batches;
+      const byBatch: NonNullable<Results['throughput'][ShapeName]> = {};
+      throughput[shape] = byBatch;
+      for (const batch of BATCH_ORDER) {
+        const set = batches[batch];
+        if (set === undefined) continue;
+        noteLoad(`${shape} ${batch}`);
+        log(
+          `throughput ${shape} ${set.label}: ${plan.reps} rep(s) × ${plan.invocationsPerRep[batch]} invocation(s) per contender ...`,
+        );
+        byBatch[batch] = await measureThroughput(
+          shape,
+          batch,
+          set.files,
+          listFor(shape),
+          plan,
+          sink,
+          env,
+          problems,
+        );
+      }
+      const b1000 = batches.b1000;
+      if (b1000 !== undefined) {
+        noteLoad(`${shape} cold`);
+        log(
+          `cold container, ${shape} batch of 1,000: ${plan.coldRuns} fresh process(es) × ${plan.coldInvocations} first invocations per contender ...`,
+        );
+        cold[shape] = await measureCold(shape, b1000.files, listFor(shape), plan, env, problems);
+      }
     }
     noteLoad('module load');
     log(`module load: ${plan.loadRuns} fresh process(es) per module ...`);
     load = measureLoad(list, ours, plan, env, problems);
     noteLoad('rss');
-    log(`peak RSS, 6 MB batch: ${plan.rssRuns} fresh process(es) per contender ...`);
-    rss = await measureRss(list, workload, plan, env, problems);
+    log(`peak RSS, rich 6 MB batch: ${plan.rssRuns} fresh process(es) per contender ...`);
+    const sixMb = workload.shapes.rich.batches.b6mb?.files[0] as string;
+    rss = await measureRss(list, sixMb, plan, env, problems);
     if (options.cpuProf) {
       noteLoad('profile');
-      log('profiling ours (--cpu-prof) on the batch of 1,000 ...');
-      profile = await profileOurs(list[0] as Contender, ours, workload, plan, env, problems);
-      if (profile)
-        log(`profile: ${profile.file.slice(ROOT.length + 1)} (opens in Chrome DevTools)`);
+      const files = workload.shapes[PROFILE_SHAPE].batches.b1000?.files ?? [];
+      for (const c of list.filter((x) => x.id === 'ours' || x.id === 'lean-floor')) {
+        log(`profiling ${c.id} (--cpu-prof) on the ${PROFILE_SHAPE} batch of 1,000 ...`);
+        const bundle =
+          c.id === 'ours'
+            ? { path: ours.handlerPath, sourceMap: ours.sourceMapPath }
+            : { path: join(JS, 'lean-floor.js'), sourceMap: undefined };
+        const summary = await profile(c, bundle, files, plan, env, problems);
+        if (summary) {
+          profiles[c.id] = summary;
+          log(`profile: ${summary.file.slice(ROOT.length + 1)} (opens in Chrome DevTools)`);
+        }
+      }
     }
   } finally {
     sink.stop();
@@ -588,7 +701,7 @@ async function main(): Promise<void> {
     'package-lock.json',
   ]);
   const results: Results = {
-    schema: 1,
+    schema: 2,
     mode,
     date: new Date().toISOString(),
     durationS: (Date.now() - started) / 1000,
@@ -611,21 +724,31 @@ async function main(): Promise<void> {
     },
     workload: {
       ...workload,
-      batches: Object.fromEntries(
-        Object.entries(workload.batches).map(([k, b]) => [
-          k,
-          { ...b, files: b.files.map((f) => f.slice(ROOT.length + 1)) },
+      shapes: Object.fromEntries(
+        Object.entries(workload.shapes).map(([name, shape]) => [
+          name,
+          {
+            ...shape,
+            batches: Object.fromEntries(
+              Object.entries(shape.batches).map(([k, b]) => [
+                k,
+                { ...b, files: b.files.map((f) => f.slice(ROOT.length + 1)) },
+              ]),
+            ),
+          },
         ]),
-      ) as Workload['batches'],
+      ) as Workload['shapes'],
     },
     plan,
     ours,
     peer,
     contenders: list.map((c) => ({ id: c.id, label: c.label })),
     throughput,
+    cold,
     load,
     rss,
-    profile,
+    profileShape: PROFILE_SHAPE,
+    profiles,
     warnings,
     problems,
   };
@@ -636,6 +759,10 @@ async function main(): Promise<void> {
   const name = options.short ? 'short' : 'latest';
   writeOutputs(results, summary, join(outDir, `${name}.json`), join(outDir, `${name}.md`));
   log(`wrote ${join(outDir, `${name}.json`).slice(ROOT.length + 1)} and ${name}.md`);
+  if (!options.short) {
+    writeReadme(results, summary);
+    log("rewrote README.md's benchmark section");
+  }
   if (problems.length > 0) {
     log(`${problems.length} problem(s): the bench is broken`);
     process.exitCode = 1;

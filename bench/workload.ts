@@ -1,14 +1,17 @@
 /**
  * Workload generator: deterministic (seeded) DynamoDB Streams events for the article's
- * `UsersTransactions` table, in the exact shape Lambda delivers them.
+ * `UsersTransactions` table, in the exact shape Lambda delivers them. Two item shapes:
  *
- * - Items of about 1 KB (DynamoDB item size) with nested maps, lists, SS/NS/BS sets, binary,
- *   BOOL/NULL and decimal numbers: mostly ordinary amounts ("1234.56"), a small share of exact
- *   numbers a double cannot hold ("9007199254740993", "3.14159265358979323846").
+ * - rich: items of about 1 KB (DynamoDB item size) with nested maps, lists, SS/NS/BS sets,
+ *   binary, BOOL/NULL and decimal numbers: mostly ordinary amounts ("1234.56"), a small share of
+ *   exact numbers a double cannot hold ("9007199254740993", "3.14159265358979323846").
+ * - article: the article's own five attributes (`userId` N, `transactionId` N, `accountId` N,
+ *   `amount` N, `shortDescription` S, as in its `aws dynamodb put-item` example), about 150 B
+ *   as a document. Small items are where an indexer's fixed per-record costs show.
  * - INSERT, MODIFY and REMOVE mixed; keys mostly distinct, a few repeated inside a batch.
  * - SequenceNumber: 22 decimal digits, strictly increasing across every generated record.
- * - Batches of 100 and 1,000 records, and one batch whose serialized event is just under
- *   Lambda's 6 MB (6,291,456 bytes) invocation payload limit.
+ * - rich: batches of 100 and 1,000 records, and one batch whose serialized event is just under
+ *   Lambda's 6 MB (6,291,456 bytes) invocation payload limit; article: batches of 1,000.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -22,7 +25,7 @@ const SIX_MB_HEADROOM = 16;
 
 export const DEFAULT_SEED = 20_260_101;
 /** Bumped whenever the generator's output changes, so cached events are never stale. */
-const GENERATOR_VERSION = 2;
+const GENERATOR_VERSION = 3;
 
 const REGION = 'eu-central-1';
 const STREAM_ARN = `arn:aws:dynamodb:${REGION}:123456789012:table/UsersTransactions/stream/2026-11-01T00:00:00.000`;
@@ -206,6 +209,27 @@ function makeItem(
   return item;
 }
 
+/** One item of the article's table: its five attributes and nothing else. */
+function makeArticleItem(rng: Rng, userId: number, transactionId: number): AttributeMap {
+  return {
+    userId: { N: String(userId) },
+    transactionId: { N: String(transactionId) },
+    accountId: { N: String(rng.int(1, 99_999)) },
+    amount: { N: articleAmount(rng) },
+    shortDescription: { S: rng.words(5, 10) },
+  };
+}
+
+/** Decimal amounts like "12.34" (DynamoDB drops trailing fraction zeros: "12.3", "12"). */
+function articleAmount(rng: Rng): string {
+  return decimal(rng.int(1, 2_000_000) / 100, 2);
+}
+
+/** What an UpdateItem of amount and shortDescription would leave. */
+function modifyArticleItem(rng: Rng, old: AttributeMap): AttributeMap {
+  return { ...old, amount: { N: articleAmount(rng) }, shortDescription: { S: rng.words(5, 10) } };
+}
+
 /** A modified copy: what an UpdateItem of amount/status/note would leave. */
 function modifyItem(rng: Rng, old: AttributeMap, epochSeconds: number): AttributeMap {
   return {
@@ -238,8 +262,21 @@ export function itemSize(item: AttributeMap): number {
   return n;
 }
 
+export type ShapeName = 'rich' | 'article';
+
+interface Shape {
+  make(rng: Rng, userId: number, transactionId: number, epochSeconds: number): AttributeMap;
+  modify(rng: Rng, old: AttributeMap, epochSeconds: number): AttributeMap;
+}
+
+const SHAPES: Record<ShapeName, Shape> = {
+  rich: { make: makeItem, modify: modifyItem },
+  article: { make: makeArticleItem, modify: modifyArticleItem },
+};
+
 /** Stream state shared by every batch of one generation, so sequence numbers keep increasing. */
 interface StreamState {
+  shape: Shape;
   rng: Rng;
   sequence: bigint;
   epochSeconds: number;
@@ -247,8 +284,9 @@ interface StreamState {
   usedKeys: Set<string>;
 }
 
-function newStream(seed: number): StreamState {
+function newStream(seed: number, shape: Shape): StreamState {
   return {
+    shape,
     rng: new Rng(seed),
     // 22 digits, like real stream sequence numbers (which are 21+ digits).
     sequence: 4_100_000_000_000_000_000_000n,
@@ -330,7 +368,7 @@ function nextRecord(
     current =
       eventName === 'INSERT'
         ? undefined
-        : makeItem(rng, userId, transactionId, s.epochSeconds - 3600);
+        : s.shape.make(rng, userId, transactionId, s.epochSeconds - 3600);
   }
   const keys: AttributeMap = {
     userId: { N: String(userId) },
@@ -339,11 +377,11 @@ function nextRecord(
   const id = `${userId}|${transactionId}`;
   let rec: DynamoDBRecord;
   if (eventName === 'INSERT') {
-    const image = makeItem(rng, userId, transactionId, s.epochSeconds);
+    const image = s.shape.make(rng, userId, transactionId, s.epochSeconds);
     rec = record(s, 'INSERT', keys, image, undefined, false);
     inBatch.set(id, image);
   } else if (eventName === 'MODIFY') {
-    const image = modifyItem(rng, current as AttributeMap, s.epochSeconds);
+    const image = s.shape.modify(rng, current as AttributeMap, s.epochSeconds);
     rec = record(s, 'MODIFY', keys, image, current, false);
     inBatch.set(id, image);
   } else {
@@ -406,29 +444,66 @@ export interface BatchSet {
   readonly eventBytes: number[];
   readonly mix: Record<EventName, number>;
   readonly distinctKeysShare: number;
+  /** Mean item size as DynamoDB counts it (NewImage, else OldImage). */
   readonly meanItemBytes: number;
+  /** Mean NewImage as a JSON document (numbers as their DynamoDB text). */
+  readonly meanDocumentBytes: number;
+}
+
+export interface ShapeWorkload {
+  readonly shape: ShapeName;
+  readonly label: string;
+  readonly seed: number;
+  readonly batches: Partial<Record<BatchName, BatchSet>>;
 }
 
 export interface Workload {
   readonly seed: number;
   readonly generatorVersion: number;
-  readonly batches: Record<BatchName, BatchSet>;
+  readonly shapes: Record<ShapeName, ShapeWorkload>;
 }
 
-/** How many distinct batches of each size are generated. */
-const DISTINCT_BATCHES: Record<BatchName, number> = { b100: 10, b1000: 4, b6mb: 1 };
+export const SHAPE_ORDER: ShapeName[] = ['article', 'rich'];
 
-function describe(
-  name: BatchName,
-  label: string,
-  events: DynamoDBStreamEvent[],
-  files: string[],
-): BatchSet {
+/** How many distinct batches of each size are generated, per shape. */
+const DISTINCT_BATCHES: Record<ShapeName, Partial<Record<BatchName, number>>> = {
+  rich: { b100: 10, b1000: 4, b6mb: 1 },
+  article: { b1000: 4 },
+};
+
+const BATCH_LABELS: Record<BatchName, string> = {
+  b100: 'batch of 100',
+  b1000: 'batch of 1,000',
+  b6mb: '6 MB batch',
+};
+
+/** The document text a plain conversion would produce, N kept as its text. */
+function documentText(v: AttributeValue): string {
+  if (v.S !== undefined) return JSON.stringify(v.S);
+  if (v.N !== undefined) return v.N;
+  if (v.B !== undefined) return JSON.stringify(v.B);
+  if (v.BOOL !== undefined) return String(v.BOOL);
+  if (v.NULL !== undefined) return 'null';
+  if (v.SS !== undefined) return JSON.stringify(v.SS);
+  if (v.NS !== undefined) return `[${v.NS.join(',')}]`;
+  if (v.BS !== undefined) return JSON.stringify(v.BS);
+  if (v.L !== undefined) return `[${v.L.map(documentText).join(',')}]`;
+  if (v.M !== undefined) return documentOf(v.M);
+  return 'null';
+}
+function documentOf(item: AttributeMap): string {
+  const fields = Object.entries(item).map(([k, v]) => `${JSON.stringify(k)}:${documentText(v)}`);
+  return `{${fields.join(',')}}`;
+}
+
+function describe(name: BatchName, events: DynamoDBStreamEvent[], files: string[]): BatchSet {
   const mix: Record<EventName, number> = { INSERT: 0, MODIFY: 0, REMOVE: 0 };
   let distinct = 0;
   let total = 0;
   let itemBytes = 0;
   let items = 0;
+  let documentBytes = 0;
+  let documents = 0;
   for (const event of events) {
     const keys = new Set<string>();
     for (const r of event.Records) {
@@ -439,44 +514,63 @@ function describe(
         itemBytes += itemSize(image);
         items++;
       }
+      if (r.dynamodb?.NewImage) {
+        documentBytes += Buffer.byteLength(documentOf(r.dynamodb.NewImage));
+        documents++;
+      }
     }
     distinct += keys.size;
     total += event.Records.length;
   }
   return {
     name,
-    label,
+    label: BATCH_LABELS[name],
     files,
     recordsPerBatch: events.map((e) => e.Records.length),
     eventBytes: events.map(eventBytes),
     mix,
     distinctKeysShare: distinct / total,
     meanItemBytes: Math.round(itemBytes / items),
+    meanDocumentBytes: Math.round(documentBytes / documents),
   };
 }
 
-/** Generates every batch and writes each as a Lambda event JSON file under `dir`. */
-export function generateWorkload(dir: string, seed = DEFAULT_SEED): Workload {
-  mkdirSync(dir, { recursive: true });
-  const stream = newStream(seed);
-  const write = (name: BatchName, label: string, events: DynamoDBStreamEvent[]): BatchSet => {
+const SHAPE_LABELS: Record<ShapeName, string> = {
+  article: "article items (the article's five attributes)",
+  rich: 'rich items (nested maps, lists, sets, binary, exact big numbers)',
+};
+
+/** Every batch of one shape, from its own seeded stream; each written as a Lambda event file. */
+function generateShape(dir: string, shape: ShapeName, seed: number): ShapeWorkload {
+  const stream = newStream(seed, SHAPES[shape]);
+  const batches: Partial<Record<BatchName, BatchSet>> = {};
+  const counts = DISTINCT_BATCHES[shape];
+  // Generated in this order (the rich stream's bytes do not change with the article shape).
+  for (const name of ['b100', 'b1000', 'b6mb'] as const) {
+    const count = counts[name];
+    if (count === undefined) continue;
+    const events = Array.from({ length: count }, () =>
+      name === 'b6mb' ? sixMegabyteBatch(stream) : batchOf(stream, name === 'b100' ? 100 : 1000),
+    );
     const files = events.map((event, i) => {
-      const file = join(dir, `${name}-${i}.json`);
+      const file = join(dir, `${shape}-${name}-${i}.json`);
       writeFileSync(file, JSON.stringify(event));
       return file;
     });
-    return describe(name, label, events, files);
-  };
-  const b100 = Array.from({ length: DISTINCT_BATCHES.b100 }, () => batchOf(stream, 100));
-  const b1000 = Array.from({ length: DISTINCT_BATCHES.b1000 }, () => batchOf(stream, 1000));
-  const b6mb = [sixMegabyteBatch(stream)];
+    batches[name] = describe(name, events, files);
+  }
+  return { shape, label: SHAPE_LABELS[shape], seed, batches };
+}
+
+/** Generates every batch of every shape under `dir`. The article stream is seeded `seed + 1`. */
+export function generateWorkload(dir: string, seed = DEFAULT_SEED): Workload {
+  mkdirSync(dir, { recursive: true });
   return {
     seed,
     generatorVersion: GENERATOR_VERSION,
-    batches: {
-      b100: write('b100', 'batch of 100', b100),
-      b1000: write('b1000', 'batch of 1,000', b1000),
-      b6mb: write('b6mb', '6 MB batch', b6mb),
+    shapes: {
+      article: generateShape(dir, 'article', seed + 1),
+      rich: generateShape(dir, 'rich', seed),
     },
   };
 }
