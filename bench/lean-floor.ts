@@ -153,8 +153,11 @@ function post(text: string): Promise<void> {
   const s = socket;
   return new Promise<void>((resolve, reject) => {
     pending = { resolve, reject };
+    // Corked: head and body leave in one writev.
+    s.cork();
     s.write(`${target?.head}${payload.length}\r\n\r\n`, 'latin1');
     s.write(payload);
+    s.uncork();
   });
 }
 

@@ -19,7 +19,8 @@ export const README_BEGIN =
 export const README_END = '<!-- bench:end -->';
 
 /** The README shows the batch of 1,000 and the targets; latest.md holds every table. */
-const README_TABLES = /^(targets|throughput-\w+-b1000|threads-\w+|cold-\w+|load|rss|sizes)$/;
+const README_TABLES =
+  /^(targets|throughput-\w+-b1000|threads-\w+|jit-\w+|cold-\w+|load|rss|sizes)$/;
 
 export function renderReadmeSection(results: Results, summary: Summary): string {
   const parts = [

@@ -68,6 +68,14 @@ export interface Results {
     Record<ShapeName, Partial<Record<BatchName, Partial<Record<ContenderId, ThroughputSample[]>>>>>
   >;
   cold: Partial<Record<ShapeName, Partial<Record<ContenderId, ColdSample[]>>>>;
+  /** Batch of 1,000 run again with V8 flags that keep GC on the main thread. */
+  jitDiagnostic:
+    | {
+        shape: ShapeName;
+        flags: string[];
+        samples: Partial<Record<ContenderId, ThroughputSample[]>>;
+      }
+    | undefined;
   load: Record<string, LoadResult>;
   rss: Partial<Record<ContenderId, RssSample[]>>;
   profileShape: ShapeName;
@@ -124,6 +132,7 @@ export interface Target {
 export interface Summary {
   throughput: Partial<Record<ShapeName, Partial<Record<BatchName, ThroughputRow[]>>>>;
   cold: Partial<Record<ShapeName, ColdRow[]>>;
+  jitDiagnostic: ThroughputRow[] | undefined;
   load: {
     key: string;
     label: string;
@@ -430,7 +439,10 @@ export function summarize(results: Results): Summary {
     pass: rssPass,
     verdict: verdictOf(rssPass, straddles(pairedRss, RSS_VS_FLOOR)),
   });
-  return { throughput, cold, load, rss, sizes, targets };
+  const jitDiagnostic = results.jitDiagnostic
+    ? throughputRows(results.jitDiagnostic.samples, labels)
+    : undefined;
+  return { throughput, cold, jitDiagnostic, load, rss, sizes, targets };
 }
 
 /** The limits of issue 12 ("Targets"). */
@@ -553,6 +565,35 @@ export function tables(results: Results, summary: Summary): Table[] {
                 : `${other - leanOther >= 0 ? '+' : ''}${us(other - leanOther)}`,
             ];
           }),
+      });
+    }
+    const jit = results.jitDiagnostic;
+    if (jit && jit.shape === shape && summary.jitDiagnostic && summary.jitDiagnostic.length > 0) {
+      const lean = summary.jitDiagnostic.find((r) => r.id === 'lean-floor');
+      out.push({
+        key: `jit-${shape}`,
+        title: `${SHAPE_TITLE[shape]}, batch of 1,000, diagnostic run with ${jit.flags.join(' ')}: GC stays on the main thread, so the other threads' CPU is V8's background compiler`,
+        headers: [
+          'contender',
+          'CPU µs/rec',
+          'background compile µs/rec',
+          'share',
+          '− lean floor’s',
+        ],
+        left: [0],
+        rows: summary.jitDiagnostic.map((r) => {
+          const other = r.otherThreadsUsPerRecord;
+          const leanOther = lean?.otherThreadsUsPerRecord;
+          return [
+            r.label,
+            us(r.cpuUsPerRecord),
+            us(other),
+            other === undefined ? '–' : `${((other / r.cpuUsPerRecord) * 100).toFixed(0)}%`,
+            other === undefined || leanOther === undefined
+              ? '–'
+              : `${other - leanOther >= 0 ? '+' : ''}${us(other - leanOther)}`,
+          ];
+        }),
       });
     }
     const cold = summary.cold[shape];

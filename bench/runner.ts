@@ -256,8 +256,9 @@ async function measureThroughput(
   sink: Sink,
   env: Env,
   problems: string[],
+  execArgv: string[] = [],
 ): Promise<Partial<Record<ContenderId, ThroughputSample[]>>> {
-  const where = `${shape} ${batch}`;
+  const where = `${shape} ${batch}${execArgv.length > 0 ? ` ${execArgv.join(' ')}` : ''}`;
   const out: Partial<Record<ContenderId, ThroughputSample[]>> = {};
   const drivers = new Map<ContenderId, Channel<DriverMessage>>();
   const check = (c: Contender, sample: RunSample, what: string): void => {
@@ -266,7 +267,12 @@ async function measureThroughput(
   };
   try {
     for (const c of list) {
-      const channel = startDriver(c, { id: c.id, mode: 'throughput', invoker: c.invoker }, env);
+      const channel = startDriver(
+        c,
+        { id: c.id, mode: 'throughput', invoker: c.invoker },
+        env,
+        execArgv,
+      );
       drivers.set(c.id, channel);
       await channel.expect('ready', 60_000);
       out[c.id] = [];
@@ -506,6 +512,9 @@ async function profile(
 
 // ---------------------------------------------------------------------------------------------
 
+/** V8 flags of the JIT diagnostic run (`node --v8-options`: "disable the use of background gc tasks"). */
+const JIT_DIAGNOSTIC = { shape: 'article' as ShapeName, flags: ['--single-threaded-gc'] };
+
 /** The workload the CPU profiles run on: the article's small items show fixed costs best. */
 const PROFILE_SHAPE: ShapeName = 'article';
 
@@ -622,6 +631,7 @@ async function main(): Promise<void> {
   let load: Results['load'];
   let rss: Results['rss'];
   const profiles: Results['profiles'] = {};
+  let jitDiagnostic: Results['jitDiagnostic'];
   try {
     for (const shape of SHAPE_ORDER) {
       const batches = workload.shapes[shape].batches;
@@ -654,6 +664,27 @@ async function main(): Promise<void> {
         cold[shape] = await measureCold(shape, b1000.files, listFor(shape), plan, env, problems);
       }
     }
+    // Diagnostic: with GC on the main thread, what still runs elsewhere is (almost only) V8's
+    // background compiler, so the JIT's share can be told from GC helpers.
+    const jitFiles = workload.shapes[JIT_DIAGNOSTIC.shape].batches.b1000?.files ?? [];
+    noteLoad('jit diagnostic');
+    log(
+      `JIT diagnostic, ${JIT_DIAGNOSTIC.shape} batch of 1,000 with ${JIT_DIAGNOSTIC.flags.join(' ')}: ours and the lean floor ...`,
+    );
+    jitDiagnostic = {
+      ...JIT_DIAGNOSTIC,
+      samples: await measureThroughput(
+        JIT_DIAGNOSTIC.shape,
+        'b1000',
+        jitFiles,
+        list.filter((c) => c.id === 'ours' || c.id === 'lean-floor'),
+        plan,
+        sink,
+        env,
+        problems,
+        JIT_DIAGNOSTIC.flags,
+      ),
+    };
     noteLoad('module load');
     log(`module load: ${plan.loadRuns} fresh process(es) per module ...`);
     load = measureLoad(list, ours, plan, env, problems);
@@ -747,6 +778,7 @@ async function main(): Promise<void> {
     cold,
     load,
     rss,
+    jitDiagnostic,
     profileShape: PROFILE_SHAPE,
     profiles,
     warnings,
