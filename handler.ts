@@ -8,6 +8,7 @@ import { defaultCredentials, type CredentialProvider } from './lib/credentials';
 import { createS3DeadLetterSink, type DeadLetterSink } from './lib/dead-letter';
 import { describeError } from './lib/errors';
 import { createLogger, type Logger } from './lib/logger';
+import { createEmf, type Emf } from './lib/metrics';
 import { processBatch } from './lib/process-batch';
 import { createSearchClient, type SearchClient } from './lib/search-client';
 
@@ -16,6 +17,7 @@ export interface Runtime {
   readonly logger: Logger;
   readonly search: SearchClient | undefined;
   readonly deadLetters: DeadLetterSink | undefined;
+  readonly metrics: Emf | undefined;
 }
 
 /** Without a context deadline (some local harnesses), assume Lambda's 60 s used by our stack. */
@@ -68,7 +70,8 @@ export function createRuntime(
     compression: config.compression,
     deadLetters: deadLetters?.location,
   });
-  return { config, logger, search, deadLetters };
+  const metrics = config.metrics === undefined ? undefined : createEmf(config.metrics);
+  return { config, logger, search, deadLetters, metrics };
 }
 
 /** A handler bound to one runtime; `handler` below is the one Lambda calls. */
@@ -91,6 +94,7 @@ export function createHandler(
         deadLetters: runtime.deadLetters,
         logger,
         remainingMs,
+        metrics: runtime.metrics,
       });
       return response;
     } catch (error) {

@@ -3,6 +3,15 @@
  * deploy fails at cold start with one error naming every bad variable.
  */
 import { ConfigError } from './errors';
+import { emptySummary } from './ledger';
+import {
+  DEFAULT_METRICS_NAMESPACE,
+  DEFAULT_METRICS_SERVICE,
+  isValidNamespace,
+  checkDimensions,
+  splitDimensions,
+  type MetricsSpec,
+} from './metrics';
 
 export interface Config {
   /** OPENSEARCH_ENDPOINT; undefined only in dry-run. */
@@ -29,6 +38,8 @@ export interface Config {
   readonly retryMaxMs: number;
   readonly deadlineMarginMs: number;
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
+  /** EMF metrics in the summary line (METRICS=emf, the default), or undefined for METRICS=off. */
+  readonly metrics: MetricsSpec | undefined;
 }
 
 const MiB = 1024 * 1024;
@@ -157,6 +168,11 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
   const retryMaxMs = integer('RETRY_MAX_MS', DEFAULTS.retryMaxMs, 1, 300_000);
   if (retryMaxMs < retryBaseMs) problems.push('RETRY_MAX_MS must be at least RETRY_BASE_MS');
 
+  const metrics =
+    oneOf('METRICS', ['emf', 'off'], 'emf') === 'emf'
+      ? metricsSpec(read, problems, index)
+      : undefined;
+
   const config: Config = {
     endpoint,
     index,
@@ -185,9 +201,38 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     retryMaxMs,
     deadlineMarginMs: integer('DEADLINE_MARGIN_MS', DEFAULTS.deadlineMarginMs, 0, 60_000),
     logLevel: oneOf('LOG_LEVEL', ['debug', 'info', 'warn', 'error'], 'info'),
+    metrics,
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze(config);
+}
+
+/**
+ * METRICS_NAMESPACE and METRICS_DIMENSIONS (with METRICS=emf). The dimensions default to the service and the
+ * index, with literal values: an alarm must name the exact set a line carries (serverless.yml).
+ */
+function metricsSpec(
+  read: (name: string) => string | undefined,
+  problems: string[],
+  index: string,
+): MetricsSpec {
+  const namespace = read('METRICS_NAMESPACE') ?? DEFAULT_METRICS_NAMESPACE;
+  if (!isValidNamespace(namespace)) {
+    problems.push(
+      `METRICS_NAMESPACE must be 1-255 of A-Z a-z 0-9 space . _ - / # : and not start with AWS/ (got "${namespace}")`,
+    );
+  }
+  const text = read('METRICS_DIMENSIONS');
+  const pairs: [string, string][] =
+    text === undefined
+      ? [
+          ['Service', DEFAULT_METRICS_SERVICE],
+          ['Index', index],
+        ]
+      : splitDimensions(text);
+  const parsed = checkDimensions(pairs, Object.keys(emptySummary(0)));
+  for (const problem of parsed.problems) problems.push(`METRICS_DIMENSIONS: ${problem}`);
+  return { namespace, dimensions: parsed.dimensions };
 }
 
 function deadLetterBucketSet(env: Env): boolean {

@@ -13,6 +13,11 @@ export interface Logger {
   info(message: string, fields?: LogFields): void;
   warn(message: string, fields?: LogFields): void;
   error(message: string, fields?: LogFields): void;
+  /**
+   * An info line written at every LOG_LEVEL: the invocation's summary, which carries its metrics
+   * (lib/metrics.ts), must not disappear when the level is raised to warn.
+   */
+  summary(message: string, fields?: LogFields): void;
   /** A logger that adds `fields` (e.g. the Lambda request id) to every line. */
   child(fields: LogFields): Logger;
 }
@@ -25,17 +30,20 @@ export function createLogger(
   context: LogFields = {},
 ): Logger {
   const min = RANK[level];
-  const emit = (lineLevel: LogLevel, message: string, fields?: LogFields): void => {
-    if (RANK[lineLevel] < min) return;
+  const line = (lineLevel: LogLevel, message: string, fields?: LogFields): void => {
     write(
       `${JSON.stringify({ level: lineLevel, time: new Date().toISOString(), msg: message, ...context, ...fields }, bigintSafe)}\n`,
     );
+  };
+  const emit = (lineLevel: LogLevel, message: string, fields?: LogFields): void => {
+    if (RANK[lineLevel] >= min) line(lineLevel, message, fields);
   };
   return {
     debug: (m, f) => emit('debug', m, f),
     info: (m, f) => emit('info', m, f),
     warn: (m, f) => emit('warn', m, f),
     error: (m, f) => emit('error', m, f),
+    summary: (m, f) => line('info', m, f),
     child: (fields) => createLogger(level, write, { ...context, ...fields }),
   };
 }

@@ -24,6 +24,7 @@ import { createDeadLetterWriter, type DeadLetterOutcome, type DeadLetterSink } f
 import { describeError } from './errors';
 import { Ledger, type BatchSummary } from './ledger';
 import type { Logger } from './logger';
+import { freshnessSeconds, type Emf } from './metrics';
 import { coalesce, planRecord, type ChangeSource, type Operation } from './records';
 import { defaultSleep, type RetryPolicy } from './retry';
 import type { SearchClient } from './search-client';
@@ -58,6 +59,8 @@ export interface BatchDependencies {
   readonly sleep?: (ms: number) => Promise<void>;
   readonly random?: () => number;
   readonly clock?: () => number;
+  /** Adds CloudWatch EMF metrics to the 'batch processed' line (lib/metrics.ts); absent: none. */
+  readonly metrics?: Emf | undefined;
 }
 
 export interface BatchResult {
@@ -184,8 +187,18 @@ export async function processRecords<R>(
   // 5. What is not done.
   const failed = ledger.closeFailed();
   for (const position of failed) logger.error('record not done', logFields(position));
-  ledger.summary.ms = clock() - started;
-  logger.info('batch processed', { ...ledger.summary });
+  const ended = clock();
+  ledger.summary.ms = ended - started;
+  logger.summary(
+    'batch processed',
+    deps.metrics === undefined
+      ? { ...ledger.summary }
+      : deps.metrics(
+          ledger.summary,
+          freshnessSeconds(newestCreatedSeconds(records, source), ended),
+          ended,
+        ),
+  );
   return { failed, summary: ledger.summary };
 }
 
@@ -233,6 +246,16 @@ function deadLettered(
     ...logFields(position),
     error: describeError(outcome.error),
   });
+}
+
+/** The newest creation time (epoch s) among the records, 0 when none has one. */
+function newestCreatedSeconds<R>(records: readonly R[], source: ChangeSource<R>): number {
+  let newest = 0;
+  for (let i = 0; i < records.length; i++) {
+    const created = source.identity(records[i]).createdSeconds;
+    if (created > newest) newest = created;
+  }
+  return newest;
 }
 
 /** A dry run logs the bulk requests it would send, and counts their records as shown. */

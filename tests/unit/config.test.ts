@@ -46,6 +46,13 @@ describe('loadConfig', () => {
       retryMaxMs: 5_000,
       deadlineMarginMs: 1_000,
       logLevel: 'info',
+      metrics: {
+        namespace: 'DynamoDBOpenSearchIndexer',
+        dimensions: [
+          ['Service', 'dynamodb-opensearch-indexer'],
+          ['Index', 'transactions'],
+        ],
+      },
     });
     expect(DEFAULTS.bulkMaxBytes).toBe(5 * 1024 * 1024);
   });
@@ -404,6 +411,60 @@ describe('loadConfig', () => {
     ['LOG_LEVEL', 'ERROR', 'logLevel', 'error'],
   ] as const)('reads %s=%s case-insensitively', (name, value, field, expected) => {
     expect(loadConfig({ ...BASE, [name]: value })[field]).toBe(expected);
+  });
+
+  describe('metrics', () => {
+    it('takes the index of OPENSEARCH_INDEX as the default Index dimension', () => {
+      expect(loadConfig({ ...BASE, OPENSEARCH_INDEX: 'tx-v2' }).metrics?.dimensions).toEqual([
+        ['Service', 'dynamodb-opensearch-indexer'],
+        ['Index', 'tx-v2'],
+      ]);
+    });
+
+    it('reads the namespace and the dimensions in their given order', () => {
+      // Act
+      const config = loadConfig({
+        ...BASE,
+        METRICS_NAMESPACE: 'Team/Indexer',
+        METRICS_DIMENSIONS: ' Stage = prod , Service=tx-indexer ',
+      });
+
+      // Assert
+      expect(config.metrics).toEqual({
+        namespace: 'Team/Indexer',
+        dimensions: [
+          ['Stage', 'prod'],
+          ['Service', 'tx-indexer'],
+        ],
+      });
+    });
+
+    it('turns metrics off with METRICS=off', () => {
+      expect(loadConfig({ ...BASE, METRICS: 'OFF' }).metrics).toBeUndefined();
+    });
+
+    it.each([
+      ['METRICS', 'statsd', 'METRICS must be one of emf, off (got "statsd")'],
+      ['METRICS_NAMESPACE', 'AWS/Lambda', 'METRICS_NAMESPACE must be 1-255'],
+      ['METRICS_NAMESPACE', 'bad|name', 'METRICS_NAMESPACE must be 1-255'],
+      ['METRICS_DIMENSIONS', 'Service', 'METRICS_DIMENSIONS: dimension Service needs a value'],
+      ['METRICS_DIMENSIONS', ':x=1', 'METRICS_DIMENSIONS: dimension name ":x" must be'],
+      [
+        'METRICS_DIMENSIONS',
+        'indexed=1',
+        'METRICS_DIMENSIONS: dimension name "indexed" is a field',
+      ],
+      ['METRICS_DIMENSIONS', 'msg=1', 'METRICS_DIMENSIONS: dimension name "msg" is a field'],
+      ['METRICS_DIMENSIONS', 'A=1,A=2', 'METRICS_DIMENSIONS: dimension A is given twice'],
+      ['METRICS_DIMENSIONS', 'A=é', 'METRICS_DIMENSIONS: dimension A needs a value'],
+      [
+        'METRICS_DIMENSIONS',
+        Array.from({ length: 31 }, (_, i) => `D${i}=v`).join(','),
+        'METRICS_DIMENSIONS: at most 30 dimensions',
+      ],
+    ])('rejects %s=%s', (name, value, problem) => {
+      expect(problemsOf({ ...BASE, [name]: value })).toEqual([expect.stringContaining(problem)]);
+    });
   });
 
   it('reads process.env by default', () => {

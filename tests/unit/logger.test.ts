@@ -28,6 +28,24 @@ describe('createLogger', () => {
     expect(new Date(entry.time as string).toISOString()).toBe(entry.time);
   });
 
+  it.each<LogLevel>(['debug', 'info', 'warn', 'error'])(
+    'at level %s still writes the summary line, as info',
+    (level) => {
+      const { lines, logger } = captured(level);
+
+      logger.child({ requestId: 'r1' }).summary('batch processed', { records: 1 });
+
+      expect(lines.map((line) => JSON.parse(line) as unknown)).toEqual([
+        expect.objectContaining({
+          level: 'info',
+          msg: 'batch processed',
+          requestId: 'r1',
+          records: 1,
+        }),
+      ]);
+    },
+  );
+
   it.each<[LogLevel, LogLevel[]]>([
     ['debug', ['debug', 'info', 'warn', 'error']],
     ['info', ['info', 'warn', 'error']],

@@ -6,6 +6,7 @@ import {
   type BatchDependencies,
   type BatchResult,
 } from '../../lib/process-batch';
+import { createEmf } from '../../lib/metrics';
 import {
   batchConfig,
   captureLogger,
@@ -1055,6 +1056,47 @@ describe('processBatch', () => {
   });
 
   describe('logging', () => {
+    it('adds EMF metrics to the summary line, with freshness from the newest record', async () => {
+      // Prepare
+      const h = harness();
+      const records = [
+        streamRecord({ sequenceNumber: sequenceNumber(1), createdAt: CREATED_AT - 100 }),
+        streamRecord({
+          keys: transactionKeys(3, 52),
+          sequenceNumber: sequenceNumber(2),
+          createdAt: CREATED_AT,
+        }),
+      ];
+      const deps: BatchDependencies = {
+        ...h.deps,
+        clock: () => (CREATED_AT + 42) * 1000,
+        metrics: createEmf({ namespace: 'NS', dimensions: [['Service', 'svc']] }),
+      };
+
+      // Act
+      await processBatch(records, deps);
+
+      // Assert
+      const line = h.logs.find('batch processed');
+      expect(line).toMatchObject({ records: 2, indexed: 2, freshness: 42, Service: 'svc' });
+      expect(line?._aws).toMatchObject({
+        Timestamp: (CREATED_AT + 42) * 1000,
+        CloudWatchMetrics: [expect.objectContaining({ Namespace: 'NS' })],
+      });
+    });
+
+    it('writes the summary line even when LOG_LEVEL is above info', async () => {
+      // Prepare
+      const logs = captureLogger('error');
+      const h = harness();
+
+      // Act
+      await processBatch(threeRecords(), { ...h.deps, logger: logs.logger });
+
+      // Assert
+      expect(logs.messages()).toEqual(['batch processed']);
+    });
+
     it('writes a summary line with every counter', async () => {
       const h = harness();
 
