@@ -7,6 +7,7 @@
  */
 import type { DynamoDBRecord } from 'aws-lambda';
 import { checkAll, docIdOf } from '../support/assertions';
+import { emfViolations } from '../support/emf';
 import type { EsmOptions, EsmSimulator } from '../support/esm-simulator';
 import type { E2eHarness, IndexedDoc } from '../support/harness';
 import { Rng } from '../support/rng';
@@ -206,6 +207,20 @@ export const scenarios: Scenario[] = [
         shortDescription: 'Final mega test 2',
       });
       expect(h.deadLetters()).toEqual([]);
+      // Every invocation's summary line is a valid EMF document whose metrics are its counts.
+      const summaries = h.logs
+        .map((line) => JSON.parse(line) as Record<string, unknown>)
+        .filter((line) => line['msg'] === 'batch processed');
+      expect(summaries.length).toBe(r.sim.stats.invocations);
+      for (const line of summaries) {
+        expect(emfViolations(line)).toEqual([]);
+        expect(line).toMatchObject({ Service: 'dynamodb-opensearch-indexer', Index: h.index });
+      }
+      const total = (field: string): number =>
+        summaries.reduce((sum, line) => sum + (line[field] as number), 0);
+      expect(total('records')).toBe(t.records.length);
+      const done = ['indexed', 'deleted', 'notFound', 'superseded'].map(total);
+      expect(done.reduce((a, b) => a + b)).toBe(t.records.length);
       if (h.os) {
         const bulks = h.os.bulkRequests();
         expect(bulks.length).toBeGreaterThan(0);
