@@ -15,6 +15,7 @@ export interface CfnResource {
 }
 
 export interface CfnTemplate {
+  readonly Parameters?: Record<string, { Type: string; Default?: unknown }>;
   readonly Conditions?: Record<string, unknown>;
   readonly Resources: Record<string, CfnResource>;
   readonly Outputs?: Record<string, { Condition?: string; Value: unknown }>;
@@ -37,7 +38,11 @@ export class Stack {
   readonly resources: Record<string, CfnResource>;
   readonly outputs: Record<string, unknown>;
 
-  constructor(readonly template: CfnTemplate) {
+  /** `parameters` stand for values given at deploy time; the others take their Default. */
+  constructor(
+    readonly template: CfnTemplate,
+    private readonly parameters: Readonly<Record<string, unknown>> = {},
+  ) {
     this.resources = {};
     for (const [id, resource] of Object.entries(template.Resources)) {
       if (resource.Condition !== undefined && !this.condition(resource.Condition)) continue;
@@ -117,6 +122,12 @@ export class Stack {
         const name = args as string;
         if (name === 'AWS::NoValue') return NO_VALUE;
         if (name in PSEUDO) return PSEUDO[name];
+        const parameter = this.template.Parameters?.[name];
+        if (parameter !== undefined) {
+          if (name in this.parameters) return this.parameters[name];
+          if (parameter.Default === undefined) throw new Error(`parameter ${name} has no value`);
+          return parameter.Default;
+        }
         this.references.add(name);
         return `{{Ref:${name}}}`;
       }

@@ -7,6 +7,9 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync 
 import { builtinModules } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { loadConfig } from '../../lib/config';
+import { emptySummary } from '../../lib/ledger';
+import { createEmf } from '../../lib/metrics';
 import { policyStatements, Stack, type CfnTemplate } from './cfn';
 import { cleanEnv, copyService, runNode, runServerless, zipEntries } from './serverless-run';
 
@@ -435,6 +438,204 @@ describe.each(SETS)('serverless package (%s)', (name) => {
     });
     if (name === 'create') expect(outputs.TableName).toBe('{{Ref:UsersTransactionsTable}}');
     else expect(outputs).not.toHaveProperty('TableName');
+  });
+
+  describe('operations (issue 10): alarms, topic, dashboard', () => {
+    interface AlarmProperties {
+      Namespace: string;
+      MetricName: string;
+      Dimensions: { Name: string; Value: unknown }[];
+      Statistic: string;
+      Period: number;
+      EvaluationPeriods: number;
+      Threshold: unknown;
+      ComparisonOperator: string;
+      AlarmActions: unknown[];
+    }
+    const alarms = (): Record<string, AlarmProperties> =>
+      Object.fromEntries(
+        stack()
+          .ofType('AWS::CloudWatch::Alarm')
+          .map(([id, r]) => [id, r.Properties as unknown as AlarmProperties]),
+      );
+    const FUNCTION = [{ Name: 'FunctionName', Value: '{{Ref:IndexerLambdaFunction}}' }];
+    const DOMAIN = [
+      { Name: 'DomainName', Value: 'transactions-dev' },
+      { Name: 'ClientId', Value: '123456789012' },
+    ];
+    // id, namespace ('EMF' = the handler's), metric, statistic, comparison, threshold (default)
+    const EXPECTED: [string, string, string, string, string, number][] = [
+      ['IteratorAgeAlarm', 'AWS/Lambda', 'IteratorAge', 'Maximum', 'GreaterThanThreshold', 600_000],
+      ['DeadLettersAlarm', 'EMF', 'deadLettered', 'Sum', 'GreaterThanThreshold', 0],
+      ['FailedRecordsAlarm', 'EMF', 'failed', 'Sum', 'GreaterThanThreshold', 0],
+      ['FunctionErrorsAlarm', 'AWS/Lambda', 'Errors', 'Sum', 'GreaterThanThreshold', 0],
+      ['ThrottlesAlarm', 'AWS/Lambda', 'Throttles', 'Sum', 'GreaterThanThreshold', 0],
+      [
+        'FailureQueueAlarm',
+        'AWS/SQS',
+        'ApproximateNumberOfMessagesVisible',
+        'Maximum',
+        'GreaterThanThreshold',
+        0,
+      ],
+      [
+        'ClusterRedAlarm',
+        'AWS/ES',
+        'ClusterStatus.red',
+        'Maximum',
+        'GreaterThanOrEqualToThreshold',
+        1,
+      ],
+      [
+        'ClusterIndexWritesBlockedAlarm',
+        'AWS/ES',
+        'ClusterIndexWritesBlocked',
+        'Maximum',
+        'GreaterThanOrEqualToThreshold',
+        1,
+      ],
+      [
+        'FreeStorageSpaceAlarm',
+        'AWS/ES',
+        'FreeStorageSpace',
+        'Minimum',
+        'LessThanOrEqualToThreshold',
+        2560,
+      ],
+      [
+        'JvmMemoryPressureAlarm',
+        'AWS/ES',
+        'JVMMemoryPressure',
+        'Maximum',
+        'GreaterThanOrEqualToThreshold',
+        95,
+      ],
+    ];
+    const CLUSTER = new Set(['AWS/ES']);
+
+    it('creates exactly the expected alarms (the cluster ones only for a created domain)', () => {
+      const expected = EXPECTED.filter(([, ns]) => name === 'create' || !CLUSTER.has(ns)).map(
+        ([id]) => id,
+      );
+      expect(Object.keys(alarms()).sort()).toEqual(expected.sort());
+    });
+
+    it.each(EXPECTED)(
+      '%s watches %s %s (%s, %s %d) and notifies the alarm topic',
+      (id, namespace, metric, statistic, comparison, threshold) => {
+        if (name !== 'create' && CLUSTER.has(namespace)) return;
+        // Prepare: what the function's EMF lines carry, from its own packaged environment.
+        const e = env(stack());
+        const config = loadConfig({
+          OPENSEARCH_ENDPOINT: 'https://search-x.eu-central-1.es.amazonaws.com',
+          OPENSEARCH_INDEX: String(e.OPENSEARCH_INDEX),
+          METRICS: String(e.METRICS),
+          METRICS_NAMESPACE: String(e.METRICS_NAMESPACE),
+          METRICS_DIMENSIONS: String(e.METRICS_DIMENSIONS),
+        });
+        const line = createEmf(config.metrics!)(emptySummary(1), 1, 0);
+        const directive = (
+          line._aws as {
+            CloudWatchMetrics: {
+              Namespace: string;
+              Dimensions: string[][];
+              Metrics: { Name: string }[];
+            }[];
+          }
+        ).CloudWatchMetrics[0]!;
+
+        // Act
+        const alarm = alarms()[id]!;
+
+        // Assert
+        if (namespace === 'EMF') {
+          expect(alarm.Namespace).toBe(directive.Namespace);
+          expect(directive.Metrics.map((m) => m.Name)).toContain(metric);
+          expect(alarm.Dimensions).toEqual(
+            directive.Dimensions[0]!.map((d) => ({ Name: d, Value: line[d] })),
+          );
+          // The documented defaults.
+          expect(alarm.Namespace).toBe('DynamoDBOpenSearchIndexer');
+          expect(alarm.Dimensions).toEqual([
+            { Name: 'Service', Value: 'dynamodb-opensearch-indexer-dev' },
+            { Name: 'Index', Value: 'transactions' },
+          ]);
+        } else {
+          expect(alarm.Namespace).toBe(namespace);
+          expect(alarm.Dimensions).toEqual(
+            namespace === 'AWS/Lambda'
+              ? FUNCTION
+              : namespace === 'AWS/ES'
+                ? DOMAIN
+                : [{ Name: 'QueueName', Value: '{{IndexerFailureQueue.QueueName}}' }],
+          );
+        }
+        expect(alarm).toMatchObject({
+          MetricName: metric,
+          Statistic: statistic,
+          ComparisonOperator: comparison,
+          Threshold: threshold,
+          AlarmActions: ['{{Ref:AlarmTopic}}'],
+        });
+      },
+    );
+
+    it('subscribes an e-mail address to the one alarm topic only when AlarmEmail is given', () => {
+      // Prepare
+      const template = stack().template;
+
+      // Act
+      const withEmail = new Stack(template, { AlarmEmail: 'ops@example.com' });
+
+      // Assert
+      expect(
+        stack()
+          .ofType('AWS::SNS::Topic')
+          .map(([id]) => id),
+      ).toEqual(['AlarmTopic']);
+      expect(stack().ofType('AWS::SNS::Subscription')).toEqual([]);
+      expect(withEmail.one('AWS::SNS::Subscription')[1].Properties).toEqual({
+        TopicArn: '{{Ref:AlarmTopic}}',
+        Protocol: 'email',
+        Endpoint: 'ops@example.com',
+      });
+    });
+
+    it('builds one dashboard of throughput, freshness, outcomes, errors and the cluster', () => {
+      // Act
+      const body = JSON.parse(
+        String(stack().one('AWS::CloudWatch::Dashboard')[1].Properties?.DashboardBody),
+      ) as { widgets: { properties: { title: string; metrics: unknown[][] } }[] };
+
+      // Assert
+      const titles = body.widgets.map((w) => w.properties.title);
+      expect(titles).toEqual([
+        'Throughput (records, bytes)',
+        'Freshness (s) and iterator age (ms)',
+        'Outcomes',
+        'Errors',
+        ...(name === 'create' ? ['Cluster'] : []),
+      ]);
+      const named = body.widgets.flatMap((w) => w.properties.metrics.map((m) => m[1]));
+      for (const metric of [
+        'records',
+        'freshness',
+        'deadLettered',
+        'failed',
+        'IteratorAge',
+        'Errors',
+      ]) {
+        expect(named).toContain(metric);
+      }
+      expect(body.widgets[0]!.properties.metrics[0]).toEqual([
+        'DynamoDBOpenSearchIndexer',
+        'records',
+        'Service',
+        'dynamodb-opensearch-indexer-dev',
+        'Index',
+        'transactions',
+      ]);
+    });
   });
 
   it('zips only the bundled handler, its source map and the lazily loaded credential chain, under 512 KiB', () => {
