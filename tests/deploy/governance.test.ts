@@ -233,13 +233,16 @@ describe('the prod template', () => {
 
   it('never puts the master password in the template or the outputs', () => {
     // Arrange
-    const template = JSON.parse(packaged.prod.raw) as CfnTemplate & {
-      Parameters?: unknown;
-    };
+    const template = JSON.parse(packaged.prod.raw) as CfnTemplate;
 
     // Assert: no literal secret anywhere, only the dynamic reference in the domain.
     expect(props(stack(), 'DashboardsMasterSecret')).not.toHaveProperty('SecretString');
-    expect(template.Parameters).toBeUndefined();
+    // The only template parameters are the alarm settings (issue 10): none can carry a secret.
+    for (const [name, parameter] of Object.entries(template.Parameters ?? {})) {
+      expect(name).toMatch(/^(AlarmEmail|\w+Alarm\w*)$/);
+      expect(name).not.toMatch(/pass|secret|master/i);
+      expect(parameter).not.toHaveProperty('NoEcho');
+    }
     const references = packaged.prod.raw.match(/resolve:secretsmanager/g) ?? [];
     expect(references).toHaveLength(1);
     expect(JSON.stringify(template.Outputs)).not.toContain('resolve:secretsmanager');
