@@ -40,6 +40,7 @@ export interface BatchDependencies {
     | 'versioning'
     | 'ttlDeletes'
     | 'keyOrder'
+    | 'sourceTable'
     | 'dryRun'
     | 'bulkMaxBytes'
     | 'bulkConcurrency'
