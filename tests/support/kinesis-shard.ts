@@ -159,8 +159,10 @@ export class KinesisShard {
       tableName: this.tableName(),
     };
     if (record.dynamodb !== undefined) {
-      const { SequenceNumber: _seq, StreamViewType: _view, ...rest } = record.dynamodb;
-      out.dynamodb = { ...rest, ApproximateCreationDateTime: stamp };
+      const dynamodb: Record<string, unknown> = { ...record.dynamodb };
+      delete dynamodb.SequenceNumber;
+      delete dynamodb.StreamViewType;
+      out.dynamodb = { ...dynamodb, ApproximateCreationDateTime: stamp };
     }
     out.eventSource = 'aws:dynamodb';
     return out;
