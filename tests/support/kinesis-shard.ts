@@ -31,6 +31,8 @@ export interface KinesisShardOptions {
   readonly precision: Precision;
   /** Changes are shuffled inside consecutive windows of this many (1 = in change order). */
   readonly window?: number;
+  /** 'reversed': each window is delivered newest first instead of shuffled. */
+  readonly order?: 'shuffled' | 'reversed';
   /** Chance that a change is delivered once more, a few deliveries later. */
   readonly duplicateRate?: number;
   readonly seed?: number;
@@ -173,6 +175,10 @@ export class KinesisShard {
     const out: Delivery[] = [];
     for (let i = 0; i < deliveries.length; i += window) {
       const slice = deliveries.slice(i, i + window);
+      if (this.options.order === 'reversed') {
+        out.push(...slice.reverse());
+        continue;
+      }
       for (let j = slice.length - 1; j > 0; j--) {
         const k = this.rng.int(0, j);
         [slice[j], slice[k]] = [slice[k] as Delivery, slice[j] as Delivery];
