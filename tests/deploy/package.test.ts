@@ -40,6 +40,7 @@ const PARAMS: Record<SetName, string[]> = {
     'source=kinesis',
     `existingStreamArn=${EXISTING_STREAM}`,
     `existingKinesisStreamArn=${EXISTING_KINESIS}`,
+    'sourceTable=Ledger',
   ],
 };
 
@@ -404,7 +405,7 @@ describe.each(SETS)('serverless package (%s)', (name) => {
     expect(stack().ofType('AWS::IAM::Policy')).toEqual([]);
     for (const [, table] of stack().ofType('AWS::DynamoDB::Table'))
       expect(table.Properties).not.toHaveProperty('KinesisStreamSpecification');
-    expect(env(stack())).not.toHaveProperty('SOURCE_TABLE');
+    expect(env(stack()).SOURCE_TABLE).toBe('');
     expect(mapping(stack()).EventSourceArn).not.toMatch(/kinesis/i);
   });
 
@@ -647,13 +648,8 @@ describe.each(['kinesis', 'kinesis-existing'] as const)('serverless package (%s)
     expect(other).toEqual([]);
   });
 
-  it('names the table whose changes it indexes when it created the table', () => {
-    // Act
-    const e = env(stack());
-
-    // Assert
-    if (name === 'kinesis') expect(e.SOURCE_TABLE).toBe('UsersTransactions');
-    else expect(e).not.toHaveProperty('SOURCE_TABLE');
+  it('indexes any table on the stream unless sourceTable names one', () => {
+    expect(env(stack()).SOURCE_TABLE).toBe(name === 'kinesis' ? '' : 'Ledger');
   });
 
   it('outputs the Kinesis stream as the stream it reads', () => {
