@@ -40,16 +40,17 @@
  * How the two tiebreaks compare inside one second:
  * - Different seconds: the high part decides, whichever source wrote either version.
  * - Kinesis against Kinesis: the sub-second microseconds, 0..999,999, order them exactly. They stay
- *   far below 2^30, so a stale Kinesis replay is always more than 2^31 - 10^6 "behind" the stored
- *   Kinesis version modulo 2^31: `overtakesAcrossWrap` never judges it ahead (tested).
+ *   far below 2^30: a stale Kinesis replay is behind the stored Kinesis version by less than 10^6,
+ *   i.e. "ahead" by more than 2^31 - 10^6 modulo 2^31, so `overtakesAcrossWrap` never judges it
+ *   ahead (tested).
  * - Stream against Kinesis in the same second: the sequence tiebreak (0..2^31-1) and the
  *   microseconds are unrelated numbers, so which one wins is arbitrary. A stream write is refused
  *   by a Kinesis version only when its tiebreak is at most those microseconds, i.e. behind by less
  *   than 10^6, so it is never judged ahead either. A Kinesis write is never re-sent after a 409 at
  *   all: its tiebreak cannot wrap, so a conflict is final (`Change.timeTiebreak`), and a stale
  *   replay cannot overtake a newer stream version whose tiebreak happens to sit 2^30 above it.
- * Residual window of a switch: while both sources write one index, every change arrives twice and
- * the highest version of an item's last second carries its last change either way. Only a change
+ * Residual window of a switch: while both sources write one index, every change arrives twice, and
+ * the highest version in an item's last second, stream or Kinesis, carries its last change. Only a change
  * made in the same second as the last change the old source wrote, and delivered by the new source
  * alone, can be refused as stale (its tiebreak compares arbitrarily); the next change of the item
  * in a later second repairs it. Kinesis alone: two changes of one item in the same microsecond
