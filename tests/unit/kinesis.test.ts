@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { processBatch, type BatchDependencies } from '../../lib/process-batch';
@@ -488,6 +489,65 @@ describe('kinesisSource', () => {
       // Assert
       expect(latest.map((o) => o.kind)).toEqual(['delete']);
     });
+  });
+
+  it('converges on the latest change whatever the delivery order, duplicates and batch cuts', () => {
+    // A model of OpenSearch external versioning (a write lands only above the stored version)
+    // fed batch by batch through planning and coalescing, as the indexer does.
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: 1, max: 400_000 }), { minLength: 1, maxLength: 12 }),
+        fc.integer({ min: 0, max: 2 ** 31 }),
+        fc.array(fc.nat(), { maxLength: 6 }),
+        fc.integer({ min: 1, max: 5 }),
+        fc.constantFrom(1, 1000),
+        (gaps, seed, dupes, batchSize, unit) => {
+          // One item's history: strictly increasing times (us apart, or ms with unit 1000).
+          let t = BigInt(CREATED_AT) * 1_000_000n;
+          const history = gaps.map((gap, n) => {
+            t += BigInt(gap * unit);
+            const createdAt = unit === 1000 ? Number(t / 1000n) : Number(t);
+            return dynamodbChangeJson({
+              eventName: n % 4 === 3 ? 'REMOVE' : 'MODIFY',
+              newImage: transactionImage(3, 51, { amount: { N: String(n) } }),
+              createdAt,
+            });
+          });
+          // Delivery: a seeded shuffle, plus re-deliveries of some changes.
+          const order = history.map((_c, i) => i);
+          let r = seed;
+          for (let i = order.length - 1; i > 0; i--) {
+            r = (r * 1103515245 + 12345) % 2 ** 31;
+            const k = r % (i + 1);
+            [order[i], order[k]] = [order[k] as number, order[i] as number];
+          }
+          for (const d of dupes) order.splice(d % (order.length + 1), 0, d % history.length);
+          const records = order.map((n, i) =>
+            kinesisRecord(history[n], { sequenceNumber: kinesisSequenceNumber(i) }),
+          );
+          let stored: { version: bigint; kind: string; source?: string } | undefined;
+          for (let b = 0; b < records.length; b += batchSize) {
+            const ops = records.slice(b, b + batchSize).map((rec, i) => operationOf(plan(rec, i)));
+            for (const op of coalesce(ops).latest) {
+              const version = BigInt(op.version as string);
+              if (stored === undefined || version > stored.version) {
+                stored = {
+                  version,
+                  kind: op.kind,
+                  ...(op.kind === 'index' ? { source: op.source } : {}),
+                };
+              }
+            }
+          }
+          const last = history.length - 1;
+          const lastIsRemove = last % 4 === 3;
+          return lastIsRemove
+            ? stored?.kind === 'delete'
+            : stored?.kind === 'index' && (stored.source ?? '').includes(`"amount":${last}`);
+        },
+      ),
+      { numRuns: 500 },
+    );
   });
 
   describe('in a batch', () => {
