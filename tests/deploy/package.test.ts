@@ -579,7 +579,7 @@ describe.each(['kinesis', 'kinesis-existing'] as const)('serverless package (%s)
     });
   });
 
-  it('creates an on-demand, KMS-encrypted stream only when none is given', () => {
+  it('creates an on-demand stream encrypted with the stage key, only when none is given', () => {
     // Act
     const streams = stack().ofType('AWS::Kinesis::Stream');
 
@@ -592,7 +592,7 @@ describe.each(['kinesis', 'kinesis-existing'] as const)('serverless package (%s)
     expect(streams[0]![1].Properties).toEqual({
       StreamModeDetails: { StreamMode: 'ON_DEMAND' },
       RetentionPeriodHours: 24,
-      StreamEncryption: { EncryptionType: 'KMS', KeyId: 'alias/aws/kinesis' },
+      StreamEncryption: { EncryptionType: 'KMS', KeyId: '{{StageKey.Arn}}' },
     });
   });
 
@@ -639,11 +639,24 @@ describe.each(['kinesis', 'kinesis-existing'] as const)('serverless package (%s)
     expect(all.filter((s) => actions(s.statement).some((a) => a.startsWith('dynamodb:')))).toEqual(
       [],
     );
-    // Attached to the function's role, nowhere else.
+    // Attached to the function's role, nowhere else; the stage key only through Kinesis.
     const [, policy] = stack().one('AWS::IAM::Policy');
     expect(policy.Properties?.Roles).toEqual(['{{Ref:IamRoleLambdaExecution}}']);
+    expect(
+      all
+        .filter((s) => s.where === 'IndexerKinesisReadPolicy')
+        .filter((s) => actions(s.statement).some((a) => a.startsWith('kms:')))
+        .map((s) => s.statement),
+    ).toEqual([
+      {
+        Effect: 'Allow',
+        Action: ['kms:Decrypt'],
+        Resource: '{{StageKey.Arn}}',
+        Condition: { StringEquals: { 'kms:ViaService': 'kinesis.eu-central-1.amazonaws.com' } },
+      },
+    ]);
     const other = all.filter(
-      (s) => !actions(s.statement).every((a) => /^(es|s3|kinesis|sqs|logs):/.test(a)),
+      (s) => !actions(s.statement).every((a) => /^(es|s3|kinesis|kms|sqs|logs):/.test(a)),
     );
     expect(other).toEqual([]);
   });
