@@ -2,7 +2,13 @@
  * Lambda entry point: wiring only. Configuration, the OpenSearch client and the credential
  * provider are built once per container, on the first invocation, and reused while warm.
  */
-import type { Context, DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
+import type {
+  Context,
+  DynamoDBBatchResponse,
+  DynamoDBStreamEvent,
+  KinesisStreamBatchResponse,
+  KinesisStreamEvent,
+} from 'aws-lambda';
 import { loadConfig, type Config } from './lib/config';
 import { defaultCredentials, type CredentialProvider } from './lib/credentials';
 import { createS3DeadLetterSink, type DeadLetterSink } from './lib/dead-letter';
@@ -74,10 +80,18 @@ export function createRuntime(
   return { config, logger, search, deadLetters, metrics };
 }
 
+/**
+ * What the function is invoked with: a DynamoDB Streams batch or a Kinesis Data Streams batch of
+ * DynamoDB changes (one kind per batch: one event source mapping). Both answer with a partial
+ * batch response of the same shape, naming a SequenceNumber or a Kinesis sequenceNumber.
+ */
+export type IndexerEvent = DynamoDBStreamEvent | KinesisStreamEvent;
+export type IndexerResponse = DynamoDBBatchResponse | KinesisStreamBatchResponse;
+
 /** A handler bound to one runtime; `handler` below is the one Lambda calls. */
 export function createHandler(
   getRuntime: () => Runtime,
-): (event: DynamoDBStreamEvent, context: Context) => Promise<DynamoDBBatchResponse> {
+): (event: IndexerEvent, context: Context) => Promise<IndexerResponse> {
   return async (event, context) => {
     const started = Date.now();
     const runtime = getRuntime();

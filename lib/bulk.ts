@@ -172,6 +172,7 @@ export const ITEM_RULES: readonly ItemRule[] = [
   { label: 'unknown', outcome: 'retry', when: () => true },
 ];
 
+/** `version`: the version sent, when its tiebreak can wrap (else undefined: no wrap rule). */
 export function classifyItem(
   item: BulkItemResult,
   kind: Operation['kind'],

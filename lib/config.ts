@@ -30,6 +30,8 @@ export interface Config {
   readonly deadLetterPrefix: string;
   readonly s3Endpoint: URL | undefined;
   readonly keyOrder: readonly string[];
+  /** SOURCE_TABLE: with Kinesis, changes of any other table are dead-lettered. */
+  readonly sourceTable: string | undefined;
   readonly bulkMaxBytes: number;
   readonly bulkConcurrency: number;
   readonly compression: boolean;
@@ -164,6 +166,13 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     .map((name) => name.trim())
     .filter((name) => name !== '');
 
+  // A Kinesis stream may carry several tables' changes (or the wrong one's): SOURCE_TABLE names
+  // the table this index mirrors. DynamoDB's naming rules (CreateTable): 3-255 of [A-Za-z0-9_.-].
+  const sourceTable = read('SOURCE_TABLE');
+  if (sourceTable !== undefined && !/^[A-Za-z0-9_.-]{3,255}$/.test(sourceTable)) {
+    problems.push(`SOURCE_TABLE is not a DynamoDB table name (got "${sourceTable}")`);
+  }
+
   const retryBaseMs = integer('RETRY_BASE_MS', DEFAULTS.retryBaseMs, 1, 60_000);
   const retryMaxMs = integer('RETRY_MAX_MS', DEFAULTS.retryMaxMs, 1, 300_000);
   if (retryMaxMs < retryBaseMs) problems.push('RETRY_MAX_MS must be at least RETRY_BASE_MS');
@@ -193,6 +202,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     deadLetterPrefix,
     s3Endpoint,
     keyOrder,
+    sourceTable,
     bulkMaxBytes: integer('BULK_MAX_BYTES', DEFAULTS.bulkMaxBytes, 1024, 100 * MiB),
     bulkConcurrency: integer('BULK_CONCURRENCY', DEFAULTS.bulkConcurrency, 1, 16),
     compression: oneOf('BULK_COMPRESSION', ['none', 'gzip'], 'none') === 'gzip',

@@ -41,6 +41,7 @@ export interface BatchDependencies {
     | 'versioning'
     | 'ttlDeletes'
     | 'keyOrder'
+    | 'sourceTable'
     | 'dryRun'
     | 'bulkMaxBytes'
     | 'bulkConcurrency'

@@ -28,6 +28,12 @@ export interface Change {
    * creation time for sources that may reorder (Kinesis).
    */
   readonly order: number;
+  /**
+   * True when the version's same-second tiebreak is the creation time (Kinesis), which never
+   * wraps: a 409 for it is final and is never re-sent past the stored version (lib/versions.ts).
+   * Unset for DynamoDB Streams versions, whose sequence-number tiebreak can wrap.
+   */
+  readonly timeTiebreak?: boolean | undefined;
   /** Why a `skip` is skipped, for counters and logs. */
   readonly skipReason?: string;
 }
@@ -60,6 +66,8 @@ export interface IndexOperation {
   /** The document as JSON text. */
   readonly source: string;
   readonly order: number;
+  /** See Change.timeTiebreak. */
+  readonly timeTiebreak?: boolean | undefined;
 }
 
 export interface DeleteOperation {
@@ -68,6 +76,7 @@ export interface DeleteOperation {
   readonly id: string;
   readonly version: string | undefined;
   readonly order: number;
+  readonly timeTiebreak?: boolean | undefined;
 }
 
 export type Operation = IndexOperation | DeleteOperation;
@@ -82,6 +91,8 @@ export interface RecordOptions {
   readonly versioning: boolean;
   /** Key attribute names in key-schema order (KEY_ATTRIBUTES); empty means sorted by name. */
   readonly keyOrder: readonly string[];
+  /** SOURCE_TABLE: changes of any other table are malformed (sources that name the table). */
+  readonly sourceTable?: string | undefined;
 }
 
 /** One record of `source` -> an operation, a skip, or the reason it is malformed. */
@@ -103,8 +114,10 @@ export function planRecord<R>(
 
 function toOperation(change: Change, position: number, options: RecordOptions): Operation {
   const id = documentId(change.keys, options.keyOrder);
-  const { version, order } = change;
-  if (change.kind === 'delete') return { kind: 'delete', position, id, version, order };
+  const { version, order, timeTiebreak } = change;
+  if (change.kind === 'delete') {
+    return { kind: 'delete', position, id, version, order, timeTiebreak };
+  }
   return {
     kind: 'index',
     position,
@@ -112,6 +125,7 @@ function toOperation(change: Change, position: number, options: RecordOptions): 
     version,
     source: itemToJson(change.image, 'NewImage'),
     order,
+    timeTiebreak,
   };
 }
 

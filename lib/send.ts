@@ -155,7 +155,9 @@ class SendRound {
   private apply(item: EncodedOperation, result: BulkItemResult, retry: EncodedOperation[]): void {
     const { ctx } = this;
     const { operation } = item;
-    const verdict = classifyItem(result, operation.kind, ctx.config.versioning, operation.version);
+    // Only a sequence-number tiebreak can wrap; a time tiebreak's conflict is final (versions.ts).
+    const wrappable = operation.timeTiebreak === true ? undefined : operation.version;
+    const verdict = classifyItem(result, operation.kind, ctx.config.versioning, wrappable);
     switch (verdict.outcome) {
       case 'done': {
         const counter = DONE_COUNTERS[verdict.label];

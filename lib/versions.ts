@@ -25,6 +25,36 @@
  * Residual window: two changes to the same item in the same second whose sequence numbers are 2^30
  * or more apart, or lie on different shards (a shard rollover inside that second), may be ordered
  * wrongly. Changes one second or more apart are always ordered correctly.
+ *
+ * Kinesis Data Streams for DynamoDB (`timestampVersion`) uses the SAME scale, so an index can move
+ * from one source to the other and keep refusing stale writes:
+ *
+ *   version = floor(micros / 10^6) * 2^31 + (micros mod 10^6)
+ *
+ * where micros is ApproximateCreationDateTime in epoch microseconds (`creationMicros`: the unit is
+ * told by magnitude, below). Kinesis records carry no SequenceNumber, and may arrive out of order
+ * and more than once (REFERENCE "DynamoDB -> Kinesis Data Streams"); the creation time is what AWS
+ * says to order and de-duplicate them by. One item's timestamps strictly increase, so the version
+ * does too, and an equal timestamp is a duplicate (OpenSearch refuses an equal external version).
+ *
+ * How the two tiebreaks compare inside one second:
+ * - Different seconds: the high part decides, whichever source wrote either version.
+ * - Kinesis against Kinesis: the sub-second microseconds, 0..999,999, order them exactly. They stay
+ *   far below 2^30: a stale Kinesis replay is behind the stored Kinesis version by less than 10^6,
+ *   i.e. "ahead" by more than 2^31 - 10^6 modulo 2^31, so `overtakesAcrossWrap` never judges it
+ *   ahead (tested).
+ * - Stream against Kinesis in the same second: the sequence tiebreak (0..2^31-1) and the
+ *   microseconds are unrelated numbers, so which one wins is arbitrary. A stream write is refused
+ *   by a Kinesis version only when its tiebreak is at most those microseconds, i.e. behind by less
+ *   than 10^6, so it is never judged ahead either. A Kinesis write is never re-sent after a 409 at
+ *   all: its tiebreak cannot wrap, so a conflict is final (`Change.timeTiebreak`), and a stale
+ *   replay cannot overtake a newer stream version whose tiebreak happens to sit 2^30 above it.
+ * Residual window of a switch: while both sources write one index, every change arrives twice, and
+ * the highest version in an item's last second, stream or Kinesis, carries its last change. Only a change
+ * made in the same second as the last change the old source wrote, and delivered by the new source
+ * alone, can be refused as stale (its tiebreak compares arbitrarily); the next change of the item
+ * in a later second repairs it. Kinesis alone: two changes of one item in the same microsecond
+ * count as duplicates.
  */
 import { MalformedRecordError } from './errors';
 
@@ -56,6 +86,44 @@ export function creationSeconds(approximateCreationDateTime: unknown): number {
   let seconds = Math.floor(value);
   if (seconds > MAX_SECONDS) seconds = Math.floor(seconds / 1000);
   return Math.min(seconds, MAX_SECONDS);
+}
+
+const MICROS_PER_SECOND = 1_000_000;
+/** Below this an ApproximateCreationDateTime is seconds (1e11 s is the year 5138; 1e11 ms is 1973). */
+const SECONDS_BELOW = 1e11;
+/** Below this (and not seconds) it is milliseconds (1e14 ms is the year 5138; 1e14 us is 1973). */
+const MILLISECONDS_BELOW = 1e14;
+
+/**
+ * ApproximateCreationDateTime -> epoch microseconds, or undefined when it is not a positive time.
+ * Kinesis Data Streams for DynamoDB sends milliseconds or microseconds, as the table's
+ * `ApproximateCreationDateTimePrecision` says (MILLISECOND or MICROSECOND), and the record does not
+ * say which. The unit is told by magnitude: below 1e11 seconds, below 1e14 milliseconds, else
+ * microseconds. Each range maps 1973..5138 in its own unit, so any real date reads right in all
+ * three, and a table that changes its precision keeps one monotonic clock.
+ */
+export function creationMicros(approximateCreationDateTime: unknown): number | undefined {
+  let value = approximateCreationDateTime;
+  if (typeof value === 'string' && /^\d+(\.\d+)?$/.test(value)) value = Number(value);
+  if (typeof value !== 'number' || !Number.isFinite(value) || !(value > 0)) return undefined;
+  // Rounded, not floored: a fractional input is a unit conversion, and x.999999 must not lose 1 us.
+  const micros =
+    value < SECONDS_BELOW
+      ? Math.round(value * MICROS_PER_SECOND)
+      : value < MILLISECONDS_BELOW
+        ? Math.round(value * 1000)
+        : Math.round(value);
+  return micros / MICROS_PER_SECOND > MAX_SECONDS ? undefined : micros;
+}
+
+/**
+ * The external version of a change known by its creation time (Kinesis): whole seconds * 2^31 +
+ * the sub-second part in microseconds, on the stream's scale (see the header).
+ */
+export function timestampVersion(micros: number): string {
+  const seconds = Math.floor(micros / MICROS_PER_SECOND);
+  const tiebreak = micros - seconds * MICROS_PER_SECOND;
+  return ((BigInt(seconds) << BigInt(TIEBREAK_BITS)) + BigInt(tiebreak)).toString();
 }
 
 /** Checks a SequenceNumber: the record's identity for Lambda and its order in the shard. */

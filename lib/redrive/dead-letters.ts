@@ -21,6 +21,7 @@ import { processRecords, type BatchDependencies } from '../process-batch';
 import { planRecord, type ChangeSource, type SourceName } from '../records';
 import { limiter } from '../retry';
 import { dynamodbSource } from '../sources/dynamodb';
+import { kinesisSource } from '../sources/kinesis';
 import type { DeadLetterStore } from './store';
 
 /** Where done letters go, beside the dead-letter prefix. */
@@ -40,6 +41,7 @@ export const TOMBSTONE_SECONDS = 25 * 3600;
 /** The adapters a letter's `source` can name. Kinesis and scan letters need their adapters here. */
 export const ADAPTERS: Partial<Record<SourceName, ChangeSource>> = {
   dynamodb: dynamodbSource,
+  kinesis: kinesisSource,
 };
 
 export type LetterOutcome =

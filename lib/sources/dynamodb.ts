@@ -55,20 +55,32 @@ export function dynamodbChangeParts(record: unknown): DynamodbChangeParts {
   return { eventName, keys: Keys, newImage: NewImage };
 }
 
-/** The change for a DynamoDB change record whose version and order are already known. */
+/**
+ * The change for a DynamoDB change record whose version and order are already known.
+ * `timeTiebreak`: the version's tiebreak is the creation time (Kinesis), see Change.
+ */
 export function dynamodbChange(
   record: unknown,
   parts: DynamodbChangeParts,
   version: string | undefined,
   order: number,
   options: RecordOptions,
+  timeTiebreak?: true,
 ): Change {
   const { eventName, keys, newImage } = parts;
   if (eventName === 'REMOVE') {
     if (options.ttlDeletes === 'ignore' && isTtlDelete(record as { userIdentity?: unknown })) {
-      return { kind: 'skip', keys, image: undefined, version, order, skipReason: 'ttl-ignored' };
+      return {
+        kind: 'skip',
+        keys,
+        image: undefined,
+        version,
+        order,
+        timeTiebreak,
+        skipReason: 'ttl-ignored',
+      };
     }
-    return { kind: 'delete', keys, image: undefined, version, order };
+    return { kind: 'delete', keys, image: undefined, version, order, timeTiebreak };
   }
   if (newImage === undefined || newImage === null) {
     throw new MalformedRecordError(
@@ -76,7 +88,7 @@ export function dynamodbChange(
       `${eventName} record has no NewImage (is the stream view type KEYS_ONLY or OLD_IMAGE?)`,
     );
   }
-  return { kind: 'index', keys, image: newImage, version, order };
+  return { kind: 'index', keys, image: newImage, version, order, timeTiebreak };
 }
 
 export const dynamodbSource: ChangeSource = {

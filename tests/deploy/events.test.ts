@@ -1,20 +1,23 @@
 /**
  * The sample events in events/: complete Lambda DynamoDB stream events that index cleanly, each
  * on its own and in order, into an index created by `npm run index:setup`, with no dead-letter
- * bucket (so any rejected or malformed record would show up as a batch item failure).
+ * bucket (so any rejected or malformed record would show up as a batch item failure); and
+ * `kinesis-*.json`, Lambda Kinesis events carrying the same table's changes.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Context, DynamoDBStreamEvent } from 'aws-lambda';
+import type { Context, DynamoDBStreamEvent, KinesisStreamEvent } from 'aws-lambda';
 import { createHandler, createRuntime } from '../../handler';
 import { main as setupIndex } from '../../scripts/setup-index';
 import { OpenSearchStandIn } from '../support/opensearch-stand-in';
 import { ROOT } from './serverless-run';
 
 const EVENTS_DIR = path.join(ROOT, 'events');
-const FILES = readdirSync(EVENTS_DIR)
+const ALL_FILES = readdirSync(EVENTS_DIR)
   .filter((f) => f.endsWith('.json'))
   .sort();
+const FILES = ALL_FILES.filter((f) => !f.startsWith('kinesis-'));
+const KINESIS_FILES = ALL_FILES.filter((f) => f.startsWith('kinesis-'));
 const SEQUENCE = [
   'insert.json',
   'modify.json',
@@ -60,8 +63,14 @@ async function freshIndex(): Promise<Record<string, string>> {
 }
 
 describe('events/', () => {
-  it('has the five documented files', () => {
+  it('has the five documented stream files and the four Kinesis files', () => {
     expect(FILES).toEqual([...SEQUENCE].sort());
+    expect(KINESIS_FILES).toEqual([
+      'kinesis-duplicate.json',
+      'kinesis-malformed.json',
+      'kinesis-microseconds.json',
+      'kinesis-milliseconds.json',
+    ]);
   });
 
   it.each(FILES)('%s is a complete NEW_AND_OLD_IMAGES stream event', (file) => {
@@ -139,6 +148,135 @@ describe('events/', () => {
         amount: { type: 'scaled_float', scaling_factor: 100 },
         userId: { type: 'long' },
       },
+    });
+  });
+});
+
+interface KinesisSample {
+  readonly Records: Array<{
+    eventSource: string;
+    eventID: string;
+    kinesis: { sequenceNumber: string; data: string; partitionKey: string };
+  }>;
+}
+
+function loadKinesis(file: string): KinesisSample {
+  return JSON.parse(readFileSync(path.join(EVENTS_DIR, file), 'utf8')) as KinesisSample;
+}
+
+/** The DynamoDB change a record carries, or undefined when it carries none. */
+function decoded(data: string): Record<string, unknown> | undefined {
+  try {
+    const change = JSON.parse(Buffer.from(data, 'base64').toString('utf8')) as unknown;
+    return (change as { eventSource?: unknown }).eventSource === 'aws:dynamodb'
+      ? (change as Record<string, unknown>)
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+describe('events/kinesis-*.json', () => {
+  it.each(KINESIS_FILES)('%s is a Lambda Kinesis event of DynamoDB changes', (file) => {
+    // Arrange
+    const { Records } = loadKinesis(file);
+    let previous = 0n;
+
+    // Assert
+    for (const r of Records) {
+      expect(r.eventSource).toBe('aws:kinesis');
+      expect(r.kinesis.sequenceNumber).toMatch(/^\d{56}$/);
+      expect(r.eventID).toBe(`shardId-000000000000:${r.kinesis.sequenceNumber}`);
+      expect(BigInt(r.kinesis.sequenceNumber)).toBeGreaterThan(previous);
+      previous = BigInt(r.kinesis.sequenceNumber);
+      const change = decoded(r.kinesis.data);
+      if (file === 'kinesis-malformed.json' && change === undefined) continue;
+      expect(change).toMatchObject({
+        eventName: expect.stringMatching(/^(INSERT|MODIFY|REMOVE)$/),
+        recordFormat: 'application/json',
+        tableName: 'UsersTransactions',
+        eventSource: 'aws:dynamodb',
+      });
+      const d = change!.dynamodb as Record<string, unknown>;
+      expect(d).not.toHaveProperty('SequenceNumber');
+      // Milliseconds (13 digits) or microseconds (16 digits), never seconds.
+      expect(String(d.ApproximateCreationDateTime)).toMatch(
+        file === 'kinesis-milliseconds.json' || file === 'kinesis-malformed.json'
+          ? /^\d{13}$/
+          : /^\d{16}$/,
+      );
+    }
+  });
+
+  it('kinesis-malformed.json holds exactly two records that are not DynamoDB changes', () => {
+    const { Records } = loadKinesis('kinesis-malformed.json');
+    expect(Records.map((r) => decoded(r.kinesis.data) === undefined)).toEqual([
+      false,
+      true,
+      true,
+      false,
+    ]);
+  });
+
+  it('kinesis-milliseconds.json leaves the index exactly as mixed-batch.json does', async () => {
+    // Arrange
+    const read = (): Map<string, string> =>
+      new Map(
+        [...standIn.readIndex('transactions').docs].map(([id, d]) => [id, d.rawSource] as const),
+      );
+    let env = await freshIndex();
+    await createHandler(() => createRuntime(env))(load('mixed-batch.json'), context);
+    const viaStream = read();
+
+    // Act
+    env = await freshIndex();
+    const response = await createHandler(() => createRuntime(env))(
+      loadKinesis('kinesis-milliseconds.json') as unknown as KinesisStreamEvent,
+      context,
+    );
+
+    // Assert
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(read()).toEqual(viaStream);
+    expect(viaStream.size).toBeGreaterThan(0);
+  });
+
+  it.each([
+    {
+      file: 'kinesis-microseconds.json',
+      amount: 12.5,
+      superseded: 'the INSERT delivered after it',
+    },
+    { file: 'kinesis-duplicate.json', amount: 12.5, superseded: 'a re-delivered INSERT' },
+  ])('$file ends with the latest change by time ($superseded loses)', async ({ file, amount }) => {
+    // Arrange
+    const env = await freshIndex();
+    const handler = createHandler(() => createRuntime(env));
+
+    // Act
+    const response = await handler(loadKinesis(file) as unknown as KinesisStreamEvent, context);
+
+    // Assert
+    expect(response).toEqual({ batchItemFailures: [] });
+    const docs = standIn.readIndex('transactions').docs;
+    expect([...docs.keys()]).toEqual(['3|51']);
+    expect(JSON.parse(docs.get('3|51')!.rawSource)).toMatchObject({ amount });
+  });
+
+  it('kinesis-malformed.json without a dead-letter bucket reports its first malformed record', async () => {
+    // Arrange
+    const env = await freshIndex();
+    const event = loadKinesis('kinesis-malformed.json');
+
+    // Act
+    const response = await createHandler(() => createRuntime(env))(
+      event as unknown as KinesisStreamEvent,
+      context,
+    );
+
+    // Assert
+    expect(response).toEqual({
+      batchItemFailures: [{ itemIdentifier: event.Records[1]!.kinesis.sequenceNumber }],
     });
   });
 });

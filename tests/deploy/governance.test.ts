@@ -124,6 +124,8 @@ describe('AWS Control Tower proactive controls (cfn-guard rules from @cdklabs/cd
       'CLOUDWATCH',
       'DYNAMODB',
       'IAM',
+      // The source=kinesis stream is in every template (created only under its condition).
+      'KINESIS',
       'KMS',
       'LAMBDA',
       'OPENSEARCH',

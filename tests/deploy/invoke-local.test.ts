@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Sigv4Verifier, type Sigv4Result } from '../support/sigv4-verifier';
 import {
@@ -226,6 +227,50 @@ describe('serverless invoke local', () => {
     }
   }, 60_000);
 
+  it('indexes a Kinesis sample and dead-letters its malformed records as received', async () => {
+    // Arrange
+    const standIn = await startStandIn();
+    const event = JSON.parse(
+      readFileSync(path.join(service.dir, 'events', 'kinesis-malformed.json'), 'utf8'),
+    ) as { Records: Array<{ kinesis: { sequenceNumber: string } }> };
+    try {
+      // Act
+      const result = await runServerless(
+        service.dir,
+        ['invoke', 'local', '-f', 'indexer', '-p', 'events/kinesis-malformed.json'],
+        {
+          OPENSEARCH_ENDPOINT: standIn.origin,
+          DEAD_LETTER_BUCKET: 'local-dead-letters',
+          AWS_ENDPOINT_URL_S3: standIn.origin,
+          AWS_ACCESS_KEY_ID: CREDENTIALS.accessKeyId,
+          AWS_SECRET_ACCESS_KEY: CREDENTIALS.secretAccessKey,
+          AWS_SESSION_TOKEN: CREDENTIALS.sessionToken,
+          AWS_REGION: 'us-west-2',
+        },
+      );
+
+      // Assert
+      expect({ code: result.code, stderr: result.code === 0 ? '' : result.stderr }).toEqual({
+        code: 0,
+        stderr: '',
+      });
+      expect(lastJsonObject(result.stdout)).toEqual({ batchItemFailures: [] });
+      const bulks = standIn.received.filter((r) => r.method === 'POST');
+      expect(bulks).toHaveLength(1);
+      expect(bulks[0]!.body.toString('utf8')).toContain('"_id":"3|51"');
+      const letters = standIn.received
+        .filter((r) => r.method === 'PUT')
+        .map((r) => JSON.parse(r.body.toString('utf8')) as Record<string, unknown>)
+        .sort((a, b) => String(a.errorType).localeCompare(String(b.errorType)));
+      expect(letters.map((l) => [l.errorType, l.source, l.record])).toEqual([
+        ['InvalidBase64', 'kinesis', event.Records[1]],
+        ['NotDynamodbChange', 'kinesis', event.Records[2]],
+      ]);
+    } finally {
+      await standIn.close();
+    }
+  }, 120_000);
+
   it('dry-runs without OPENSEARCH_ENDPOINT (npm start): prints the bulk request and the response', async () => {
     // Act: what `npm run invoke -- events/insert.json` runs.
     const result = await runNode(
@@ -254,4 +299,30 @@ describe('serverless invoke local', () => {
     });
     expect(logs).toContainEqual(expect.objectContaining({ msg: 'batch processed', failed: 0 }));
   }, 60_000);
+});
+
+describe('npm run invoke -- events/kinesis-<name>.json', () => {
+  it('dry-runs the Kinesis microsecond sample: the latest change by time wins over delivery order', async () => {
+    // Act
+    const result = await runNode(
+      [
+        path.join(service.dir, 'node_modules', 'tsx', 'dist', 'cli.mjs'),
+        'scripts/invoke-local.ts',
+        'events/kinesis-microseconds.json',
+      ],
+      { cwd: service.dir, env: cleanEnv({}), timeoutMs: 110_000 },
+    );
+
+    // Assert
+    expect(result.code).toBe(0);
+    expect(lastJsonObject(result.stdout)).toEqual({ batchItemFailures: [] });
+    const logs = jsonLines(result.stderr);
+    const dryRun = logs.find((l) => l.msg === 'dry run: bulk request not sent');
+    const [action, source] = String(dryRun?.body).split('\n');
+    expect(JSON.parse(action!)).toMatchObject({ index: { _id: '3|51' } });
+    expect(JSON.parse(source!)).toMatchObject({ amount: 12.5 });
+    expect(logs).toContainEqual(
+      expect.objectContaining({ msg: 'batch processed', records: 2, superseded: 1, failed: 0 }),
+    );
+  }, 120_000);
 });

@@ -21,7 +21,10 @@ const COLLECTION_ENDPOINT = 'https://k9x2abc.eu-central-1.aoss.amazonaws.com';
 const COLLECTION_ARN = 'arn:aws:aoss:eu-central-1:123456789012:collection/k9x2abc';
 const CREATED_DOMAIN_ARN = 'arn:aws:es:eu-central-1:123456789012:domain/transactions-dev';
 
-type SetName = 'create' | 'existing' | 'aoss';
+const EXISTING_KINESIS = 'arn:aws:kinesis:eu-central-1:123456789012:stream/ledger-changes';
+
+type DynamodbSet = 'create' | 'existing' | 'aoss';
+type SetName = DynamodbSet | 'kinesis' | 'kinesis-existing';
 const PARAMS: Record<SetName, string[]> = {
   create: [],
   existing: [
@@ -34,6 +37,13 @@ const PARAMS: Record<SetName, string[]> = {
     'sigv4Service=aoss',
     `existingCollectionEndpoint=${COLLECTION_ENDPOINT}`,
     `existingCollectionArn=${COLLECTION_ARN}`,
+  ],
+  kinesis: ['source=kinesis'],
+  'kinesis-existing': [
+    'source=kinesis',
+    `existingStreamArn=${EXISTING_STREAM}`,
+    `existingKinesisStreamArn=${EXISTING_KINESIS}`,
+    'sourceTable=Ledger',
   ],
 };
 
@@ -54,7 +64,7 @@ beforeAll(async () => {
       const out = path.join(dir, '.package');
       const args = ['package', '--stage', 'dev', '--region', 'eu-central-1', '--package', out];
       for (const param of PARAMS[name]) args.push(`--param=${param}`);
-      const result = await runServerless(dir, args, {}, 150_000);
+      const result = await runServerless(dir, args, {}, 280_000);
       if (result.code !== 0) {
         throw new Error(
           `serverless package (${name}) exited ${result.code}:\n${result.stdout}\n${result.stderr}`,
@@ -66,13 +76,13 @@ beforeAll(async () => {
       packaged[name] = { stack: new Stack(template), zip: path.join(out, 'indexer.zip') };
     }),
   );
-}, 180_000);
+}, 300_000);
 
 afterAll(() => {
   for (const remove of removers) remove();
 });
 
-const SETS: SetName[] = ['create', 'existing', 'aoss'];
+const SETS: DynamodbSet[] = ['create', 'existing', 'aoss'];
 
 interface FunctionProperties {
   Runtime: string;
@@ -391,6 +401,15 @@ describe.each(SETS)('serverless package (%s)', (name) => {
         ],
       },
     });
+  });
+
+  it('creates no Kinesis stream, no Kinesis destination and no Kinesis read policy (source=dynamodb)', () => {
+    expect(stack().ofType('AWS::Kinesis::Stream')).toEqual([]);
+    expect(stack().ofType('AWS::IAM::Policy')).toEqual([]);
+    for (const [, table] of stack().ofType('AWS::DynamoDB::Table'))
+      expect(table.Properties).not.toHaveProperty('KinesisStreamSpecification');
+    expect(env(stack()).SOURCE_TABLE).toBe('');
+    expect(mapping(stack()).EventSourceArn).not.toMatch(/kinesis/i);
   });
 
   it('creates the article table with a NEW_AND_OLD_IMAGES stream and PITR, unless a stream is given', () => {
@@ -731,4 +750,131 @@ describe.each(SETS)('serverless package (%s)', (name) => {
     }
     // Two Node processes load the bundle; on a busy shared machine that can take seconds.
   }, 30_000);
+});
+
+/** `--param="source=kinesis"`: the table's changes through a Kinesis data stream. */
+describe.each(['kinesis', 'kinesis-existing'] as const)('serverless package (%s)', (name) => {
+  const stack = () => packaged[name].stack;
+  const streamArn = name === 'kinesis' ? '{{ChangesKinesisStream.Arn}}' : EXISTING_KINESIS;
+
+  it('produces a template whose every reference points at a created resource', () => {
+    expect(stack().danglingReferences()).toEqual([]);
+  });
+
+  it('maps the Kinesis stream with the same settings as the DynamoDB stream', () => {
+    // Act
+    const m = mapping(stack());
+    const dynamodbMapping = mapping(packaged.create.stack);
+
+    // Assert
+    expect(m.EventSourceArn).toBe(streamArn);
+    const settings = { ...m, EventSourceArn: undefined };
+    expect(settings).toEqual({ ...dynamodbMapping, EventSourceArn: undefined });
+    expect(settings).toMatchObject({
+      StartingPosition: 'TRIM_HORIZON',
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      BisectBatchOnFunctionError: true,
+      MaximumRetryAttempts: 100,
+      MaximumRecordAgeInSeconds: 43_200,
+      DestinationConfig: { OnFailure: { Destination: '{{IndexerFailureQueue.Arn}}' } },
+    });
+  });
+
+  it('creates an on-demand stream encrypted with the stage key, only when none is given', () => {
+    // Act
+    const streams = stack().ofType('AWS::Kinesis::Stream');
+
+    // Assert
+    if (name === 'kinesis-existing') {
+      expect(streams).toEqual([]);
+      return;
+    }
+    expect(streams.map(([id]) => id)).toEqual(['ChangesKinesisStream']);
+    expect(streams[0]![1].Properties).toEqual({
+      StreamModeDetails: { StreamMode: 'ON_DEMAND' },
+      RetentionPeriodHours: 24,
+      StreamEncryption: { EncryptionType: 'KMS', KeyId: '{{StageKey.Arn}}' },
+    });
+  });
+
+  it('streams the created table into it with microsecond timestamps, and keeps its DynamoDB stream', () => {
+    // Act
+    const tables = stack().ofType('AWS::DynamoDB::Table');
+
+    // Assert
+    if (name === 'kinesis-existing') {
+      expect(tables).toEqual([]);
+      return;
+    }
+    expect(tables[0]![1].Properties).toMatchObject({
+      TableName: 'UsersTransactions',
+      StreamSpecification: { StreamViewType: 'NEW_AND_OLD_IMAGES' },
+      KinesisStreamSpecification: {
+        StreamArn: '{{ChangesKinesisStream.Arn}}',
+        ApproximateCreationDateTimePrecision: 'MICROSECOND',
+      },
+    });
+  });
+
+  it('lets the role read only that stream, and nothing of the DynamoDB stream', () => {
+    // Arrange
+    const all = policyStatements(stack()).filter(
+      (s) => s.where.endsWith('(role policy)') || s.where === 'IndexerKinesisReadPolicy',
+    );
+    const kinesis = all.filter((s) => actions(s.statement).some((a) => a.startsWith('kinesis:')));
+
+    // Assert
+    expect(kinesis.flatMap((s) => actions(s.statement)).sort()).toEqual([
+      'kinesis:DescribeStream',
+      'kinesis:DescribeStreamSummary',
+      'kinesis:GetRecords',
+      'kinesis:GetShardIterator',
+      'kinesis:ListShards',
+      'kinesis:ListStreams',
+    ]);
+    for (const { statement } of kinesis) {
+      expect(statement.Effect).toBe('Allow');
+      expect(resources(statement)).toEqual([streamArn]);
+      expect(actions(statement).every((a) => a.startsWith('kinesis:'))).toBe(true);
+    }
+    expect(all.filter((s) => actions(s.statement).some((a) => a.startsWith('dynamodb:')))).toEqual(
+      [],
+    );
+    // Attached to the function's role, nowhere else; the stage key only through Kinesis.
+    const [, policy] = stack().one('AWS::IAM::Policy');
+    expect(policy.Properties?.Roles).toEqual(['{{Ref:IamRoleLambdaExecution}}']);
+    expect(
+      all
+        .filter((s) => s.where === 'IndexerKinesisReadPolicy')
+        .filter((s) => actions(s.statement).some((a) => a.startsWith('kms:')))
+        .map((s) => s.statement),
+    ).toEqual([
+      {
+        Effect: 'Allow',
+        Action: ['kms:Decrypt'],
+        Resource: '{{StageKey.Arn}}',
+        Condition: { StringEquals: { 'kms:ViaService': 'kinesis.eu-central-1.amazonaws.com' } },
+      },
+    ]);
+    const other = all.filter(
+      (s) => !actions(s.statement).every((a) => /^(es|s3|kinesis|kms|sqs|logs):/.test(a)),
+    );
+    expect(other).toEqual([]);
+  });
+
+  it('indexes any table on the stream unless sourceTable names one', () => {
+    expect(env(stack()).SOURCE_TABLE).toBe(name === 'kinesis' ? '' : 'Ledger');
+  });
+
+  it('outputs the Kinesis stream as the stream it reads', () => {
+    expect(stack().outputs.StreamArn).toBe(streamArn);
+  });
+
+  it('packages the same handler as the DynamoDB source', () => {
+    const code = (zip: string): Buffer =>
+      zipEntries(zip)
+        .find((e) => e.name === 'handler.js')!
+        .read();
+    expect(code(packaged[name].zip).equals(code(packaged.create.zip))).toBe(true);
+  });
 });

@@ -7,10 +7,11 @@
  *  3. no invocation ran past its deadline;
  *  4. nothing went to the simulator's on-failure destination (nothing lost).
  */
-import type { DynamoDBRecord } from 'aws-lambda';
+import type { DynamoDBRecord, KinesisStreamRecord } from 'aws-lambda';
 import { documentId } from '../../lib/ids';
-import type { EsmSimulator } from './esm-simulator';
+import type { EsmSimulator, OnFailureEntry } from './esm-simulator';
 import type { DeadLetterView, IndexedDoc } from './harness';
+import type { KinesisShard } from './kinesis-shard';
 import type { ItemOutcome } from './opensearch-stand-in';
 import { compareDocument, type Item } from './table-model';
 
@@ -28,8 +29,17 @@ export interface CheckInput {
   readonly standInItems?: readonly ItemOutcome[];
   /** Sequence numbers the scenario expects to be dead-lettered for reasons the stand-in cannot see. */
   readonly expectedDeadLetters?: readonly string[];
-  readonly sim: EsmSimulator;
+  readonly sim: SimulatorView;
 }
+
+/** What the run-level checks read of a simulator, whatever its records (stream or Kinesis). */
+export type SimulatorView = Pick<
+  EsmSimulator<unknown>,
+  'stats' | 'invocations' | 'done' | 'checkpoint'
+> & {
+  readonly records: readonly unknown[];
+  readonly onFailure: readonly OnFailureEntry<unknown>[];
+};
 
 /** Deep equality of JSON values, object member order ignored. */
 export function jsonEqual(a: unknown, b: unknown): boolean {
@@ -299,7 +309,7 @@ function lastRecordOf(
   return last;
 }
 
-export function checkDeadlines(sim: EsmSimulator): string[] {
+export function checkDeadlines(sim: SimulatorView): string[] {
   if (sim.stats.deadlineViolations === 0) return [];
   const bad = sim.invocations.filter((i) => i.outcome === 'timeout' || i.durationMs > i.timeoutMs);
   return [
@@ -307,7 +317,7 @@ export function checkDeadlines(sim: EsmSimulator): string[] {
   ];
 }
 
-export function checkNothingLost(sim: EsmSimulator): string[] {
+export function checkNothingLost(sim: SimulatorView): string[] {
   const problems: string[] = [];
   if (sim.onFailure.length > 0) {
     problems.push(
@@ -346,6 +356,66 @@ export function checkAll(input: CheckInput): string[] {
     ...checkDeadLetterFormat(input),
     ...checkIndexMatchesTable(input, matched),
     ...checkDeadLettersComplete(input, matched),
+    ...checkDeadlines(input.sim),
+    ...checkNothingLost(input.sim),
+  ];
+}
+
+export interface KinesisCheckInput extends Omit<CheckInput, 'records' | 'malformed'> {
+  readonly shard: KinesisShard;
+}
+
+/**
+ * The four properties for a Kinesis shard. Dead letters hold Kinesis records as delivered; each is
+ * traced back to the table change it carries, and the index is compared with the table (changes
+ * in the order they were made, whatever order they were delivered in).
+ */
+export function checkKinesis(input: KinesisCheckInput): string[] {
+  const { shard } = input;
+  const problems: string[] = [];
+  const bySeq = new Map<string, KinesisStreamRecord>();
+  for (const r of shard.records) bySeq.set(r.kinesis.sequenceNumber, r);
+  const deadDeliveries = new Set<KinesisStreamRecord>();
+  for (const dl of input.deadLetters) {
+    if (dl.parseError) {
+      problems.push(`dead letter ${dl.key} is not JSON: ${dl.parseError}: ${short(dl.body)}`);
+      continue;
+    }
+    for (const letter of dl.letters) {
+      const rec = letter.record as KinesisStreamRecord | undefined;
+      const delivered = bySeq.get(rec?.kinesis?.sequenceNumber ?? '');
+      if (delivered === undefined || !jsonEqual(JSON.parse(JSON.stringify(delivered)), rec)) {
+        problems.push(
+          `dead letter ${dl.key} holds a record that is not, byte for byte, one of the delivered Kinesis records: ${short(JSON.stringify(rec))}`,
+        );
+        continue;
+      }
+      if (letter.raw['source'] !== 'kinesis')
+        problems.push(`dead letter ${dl.key}: source ${JSON.stringify(letter.raw['source'])}`);
+      deadDeliveries.add(delivered);
+    }
+  }
+  for (const m of shard.malformed) {
+    if (!deadDeliveries.has(m))
+      problems.push(
+        `malformed Kinesis record ${m.kinesis.sequenceNumber} is not in the dead-letter bucket`,
+      );
+  }
+  const dead = new Set<DynamoDBRecord>();
+  for (const d of deadDeliveries) {
+    const change = shard.changeOf.get(d);
+    if (change !== undefined) dead.add(change);
+  }
+  const tableInput: CheckInput = {
+    ...input,
+    records: shard.table.records,
+    malformed: shard.table.malformed,
+  };
+  return [
+    ...problems,
+    ...checkDeadLetterFormat(tableInput),
+    ...checkIndexMatchesTable(tableInput, dead),
+    ...checkDeadLettersComplete(tableInput, dead),
     ...checkDeadlines(input.sim),
     ...checkNothingLost(input.sim),
   ];

@@ -25,16 +25,24 @@
  *    keeps the records so a test can say what was lost.) GUESS: the retry counter resets
  *    whenever the checkpoint advances.
  *  - A hard bound on total invocations (and on wall-clock time) stops a looping bug.
+ *
+ * The same rules hold for a Kinesis shard (AWS Lambda developer guide "services-kinesis-
+ * batchfailurereporting", "kinesis-on-failure-destination": partial batch responses name the
+ * Kinesis `sequenceNumber`, Lambda checkpoints at the lowest, bisects and retries the same way), so
+ * `identifierOf` lets the simulator run a Kinesis shard: the records are then Kinesis records and
+ * the event is a `KinesisStreamEvent`.
  */
 import { randomUUID } from 'node:crypto';
 import type { Context, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 
-export type StreamHandler = (
-  event: DynamoDBStreamEvent,
+export type StreamHandler<R = DynamoDBRecord> = (
+  event: R extends DynamoDBRecord ? DynamoDBStreamEvent : { Records: R[] },
   context: Context,
 ) => Promise<unknown> | unknown;
 
-export interface EsmOptions {
+export interface EsmOptions<R = DynamoDBRecord> {
+  /** The record's identifier for partial batch responses. Default: dynamodb.SequenceNumber. */
+  readonly identifierOf?: (record: R) => string | undefined;
   readonly batchSize?: number;
   /** The function timeout. */
   readonly timeoutMs?: number;
@@ -50,7 +58,7 @@ export interface EsmOptions {
   /** After a timeout, wait at most this long for the abandoned invocation to settle. Default 10 s. */
   readonly abandonedGraceMs?: number;
   /** Called after a timeout to get a fresh handler (Lambda replaces a timed-out sandbox). */
-  readonly reloadHandler?: () => StreamHandler | Promise<StreamHandler>;
+  readonly reloadHandler?: () => StreamHandler<R> | Promise<StreamHandler<R>>;
   readonly functionName?: string;
   /** Invocation payload limit. Default 6 MB. */
   readonly maxPayloadBytes?: number;
@@ -79,9 +87,9 @@ export interface InvocationRecord {
   readonly checkpointAt: number | undefined;
 }
 
-export interface OnFailureEntry {
+export interface OnFailureEntry<R = DynamoDBRecord> {
   readonly reason: string;
-  readonly records: DynamoDBRecord[];
+  readonly records: R[];
   readonly startSequenceNumber: string | undefined;
   readonly endSequenceNumber: string | undefined;
 }
@@ -107,14 +115,14 @@ export interface EsmStats {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-function seqOf(r: DynamoDBRecord | undefined): string | undefined {
-  return r?.dynamodb?.SequenceNumber;
+function dynamodbSequenceNumber(r: unknown): string | undefined {
+  return (r as DynamoDBRecord | undefined)?.dynamodb?.SequenceNumber;
 }
 
-export class EsmSimulator {
-  readonly records: DynamoDBRecord[] = [];
+export class EsmSimulator<R = DynamoDBRecord> {
+  readonly records: R[] = [];
   readonly invocations: InvocationRecord[] = [];
-  readonly onFailure: OnFailureEntry[] = [];
+  readonly onFailure: OnFailureEntry<R>[] = [];
   readonly stats: EsmStats = {
     invocations: 0,
     lateInvocations: 0,
@@ -136,16 +144,21 @@ export class EsmSimulator {
   checkpoint = 0;
   private attempts = 0;
   private pending: Array<{ start: number; end: number }> = [];
-  private readonly opts: Required<Omit<EsmOptions, 'reloadHandler' | 'shouldStop'>> & {
-    reloadHandler: EsmOptions['reloadHandler'] | undefined;
+  private readonly opts: Required<
+    Omit<EsmOptions<R>, 'reloadHandler' | 'shouldStop' | 'identifierOf'>
+  > & {
+    reloadHandler: EsmOptions<R>['reloadHandler'] | undefined;
     shouldStop: () => boolean;
   };
   private readonly createdAt = Date.now();
+  private readonly seqOf: (record: R | undefined) => string | undefined;
 
   constructor(
-    private handler: StreamHandler,
-    options: EsmOptions = {},
+    private handler: StreamHandler<R>,
+    options: EsmOptions<R> = {},
   ) {
+    const identifierOf = options.identifierOf ?? dynamodbSequenceNumber;
+    this.seqOf = (record) => (record === undefined ? undefined : identifierOf(record));
     const maximumRetryAttempts = options.maximumRetryAttempts ?? 10;
     if (!Number.isInteger(maximumRetryAttempts) || maximumRetryAttempts < 0) {
       throw new Error(
@@ -172,7 +185,7 @@ export class EsmSimulator {
   }
 
   /** Adds records to the shard (they must be in stream order). */
-  append(records: readonly DynamoDBRecord[]): this {
+  append(records: readonly R[]): this {
     this.records.push(...records);
     return this;
   }
@@ -272,8 +285,8 @@ export class EsmSimulator {
     this.onFailure.push({
       reason,
       records,
-      startSequenceNumber: seqOf(records[0]),
-      endSequenceNumber: seqOf(records[records.length - 1]),
+      startSequenceNumber: this.seqOf(records[0]),
+      endSequenceNumber: this.seqOf(records[records.length - 1]),
     });
     this.stats.recordsDiscarded += records.length;
     this.checkpoint = range.end;
@@ -293,7 +306,7 @@ export class EsmSimulator {
 
   private async invoke(start: number, end: number, late: boolean): Promise<InvocationRecord> {
     const batch = this.records.slice(start, end);
-    const event = JSON.parse(JSON.stringify({ Records: batch })) as DynamoDBStreamEvent;
+    const event = JSON.parse(JSON.stringify({ Records: batch })) as Parameters<StreamHandler<R>>[0];
     const n = ++this.stats.invocations;
     if (late) this.stats.lateInvocations++;
     this.stats.recordsDelivered += batch.length;
@@ -385,8 +398,8 @@ export class EsmSimulator {
       late,
       start,
       end,
-      firstSequenceNumber: seqOf(batch[0]),
-      lastSequenceNumber: seqOf(batch[batch.length - 1]),
+      firstSequenceNumber: this.seqOf(batch[0]),
+      lastSequenceNumber: this.seqOf(batch[batch.length - 1]),
       startedAt,
       durationMs,
       timeoutMs: this.opts.timeoutMs,
@@ -401,7 +414,7 @@ export class EsmSimulator {
 
   private interpret(
     result: unknown,
-    batch: DynamoDBRecord[],
+    batch: R[],
     start: number,
   ): { outcome: InvocationOutcome; checkpointAt?: number; error?: string } {
     if (!this.opts.reportBatchItemFailures) return { outcome: 'success' };
@@ -435,7 +448,7 @@ export class EsmSimulator {
           outcome: 'invalid-response',
           error: `itemIdentifier is empty or not a string: ${JSON.stringify(f)}`,
         };
-      const pos = batch.findIndex((r) => seqOf(r) === id);
+      const pos = batch.findIndex((r) => this.seqOf(r) === id);
       if (pos < 0)
         return { outcome: 'invalid-response', error: `itemIdentifier ${id} is not in the batch` };
       lowest = lowest === undefined ? pos : Math.min(lowest, pos);

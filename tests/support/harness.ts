@@ -96,7 +96,7 @@ export function resolveTarget(target: Target): TargetInfo {
 
 /** Variables the harness owns: cleared before each scenario so nothing leaks in from the shell. */
 const OWNED_ENV =
-  /^(AWS_|OPENSEARCH_|DEAD_LETTER_|BULK_|TTL_DELETES$|INDEXER_|KEY_ATTRIBUTES$|RETRY_|REQUEST_TIMEOUT_MS$|DEADLINE_MARGIN_MS$|LOG_LEVEL$|HTTPS?_PROXY$|https?_proxy$|NO_PROXY$|no_proxy$)/;
+  /^(AWS_|OPENSEARCH_|DEAD_LETTER_|BULK_|TTL_DELETES$|SOURCE_TABLE$|INDEXER_|KEY_ATTRIBUTES$|RETRY_|REQUEST_TIMEOUT_MS$|DEADLINE_MARGIN_MS$|LOG_LEVEL$|HTTPS?_PROXY$|https?_proxy$|NO_PROXY$|no_proxy$)/;
 
 export interface DeadLetterView {
   readonly key: string;
@@ -277,15 +277,19 @@ export class E2eHarness {
   }
 
   /** A simulator whose timeouts reload the handler with the same environment (a fresh sandbox). */
-  simulator(handler: StreamHandler, options: EsmOptions = {}): EsmSimulator {
+  simulator<R = DynamoDBRecord>(
+    handler: StreamHandler<R>,
+    options: EsmOptions<R> = {},
+  ): EsmSimulator<R> {
     const env = { ...process.env };
-    return new EsmSimulator(handler, {
+    return new EsmSimulator<R>(handler, {
       ...options,
       shouldStop: () => this.closed || (options.shouldStop?.() ?? false),
       reloadHandler: () => {
         const overrides: Record<string, string | undefined> = {};
         for (const [k, v] of Object.entries(env)) if (OWNED_ENV.test(k)) overrides[k] = v;
-        return this.loadHandler(overrides);
+        // One handler serves both event kinds (handler.ts); only the simulator's typing differs.
+        return this.loadHandler(overrides) as unknown as StreamHandler<R>;
       },
     });
   }

@@ -38,6 +38,7 @@ describe('loadConfig', () => {
       deadLetterPrefix: 'dead-letter/',
       s3Endpoint: undefined,
       keyOrder: [],
+      sourceTable: undefined,
       bulkMaxBytes: DEFAULTS.bulkMaxBytes,
       bulkConcurrency: 2,
       compression: false,
@@ -72,6 +73,7 @@ describe('loadConfig', () => {
       DEAD_LETTER_PREFIX: 'dl/tx',
       AWS_ENDPOINT_URL_S3: 'http://127.0.0.1:4566',
       KEY_ATTRIBUTES: ' userId , transactionId ,',
+      SOURCE_TABLE: 'UsersTransactions',
       BULK_MAX_BYTES: '1024',
       BULK_CONCURRENCY: '16',
       BULK_COMPRESSION: 'gzip',
@@ -97,6 +99,7 @@ describe('loadConfig', () => {
       deadLetterBucket: 'my.dead-letters',
       deadLetterPrefix: 'dl/tx/',
       keyOrder: ['userId', 'transactionId'],
+      sourceTable: 'UsersTransactions',
       bulkMaxBytes: 1024,
       bulkConcurrency: 16,
       compression: true,
@@ -359,6 +362,22 @@ describe('loadConfig', () => {
     it.each(['abc', 'my-bucket.logs', 'x'.repeat(63)])('accepts bucket %j', (bucket) => {
       expect(loadConfig({ ...BASE, DEAD_LETTER_BUCKET: bucket }).deadLetterBucket).toBe(bucket);
     });
+
+    it.each(['ab', 'has space', 'slash/table', 'x'.repeat(256)])(
+      'rejects SOURCE_TABLE %j',
+      (table) => {
+        expect(problemsOf({ ...BASE, SOURCE_TABLE: table })).toEqual([
+          `SOURCE_TABLE is not a DynamoDB table name (got "${table}")`,
+        ]);
+      },
+    );
+
+    it.each(['abc', 'UsersTransactions', 'my_table.v2-x', 'x'.repeat(255)])(
+      'accepts SOURCE_TABLE %j',
+      (table) => {
+        expect(loadConfig({ ...BASE, SOURCE_TABLE: table }).sourceTable).toBe(table);
+      },
+    );
 
     it('allows plain http for AWS_ENDPOINT_URL_S3 (a local S3 stand-in)', () => {
       expect(

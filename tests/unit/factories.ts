@@ -118,6 +118,87 @@ export function streamEvent(records: readonly unknown[]): DynamoDBStreamEvent {
   return { Records: records } as unknown as DynamoDBStreamEvent;
 }
 
+/** A Kinesis record as Lambda delivers it, loose enough to build malformed ones. */
+export interface TestKinesisRecord {
+  eventSource: string;
+  eventVersion: string;
+  eventID: string;
+  eventName: string;
+  awsRegion: string;
+  eventSourceARN: string;
+  kinesis: {
+    kinesisSchemaVersion: string;
+    partitionKey: string;
+    sequenceNumber: unknown;
+    data: unknown;
+    approximateArrivalTimestamp: number;
+  };
+  [extra: string]: unknown;
+}
+
+export const SOURCE_TABLE = 'UsersTransactions';
+
+/**
+ * The DynamoDB change a table's Kinesis streaming destination writes: the stream record's fields
+ * without SequenceNumber and StreamViewType, plus recordFormat and tableName, and
+ * ApproximateCreationDateTime in the table's precision (`createdAt` as given: ms or us).
+ */
+export function dynamodbChangeJson(
+  input: StreamRecordInput & { readonly tableName?: string } = {},
+): Record<string, unknown> {
+  const record = streamRecord(input);
+  const dynamodb = { ...(record.dynamodb as Record<string, unknown>) };
+  delete dynamodb.SequenceNumber;
+  delete dynamodb.StreamViewType;
+  dynamodb.ApproximateCreationDateTime = input.createdAt ?? CREATED_AT * 1000;
+  return {
+    awsRegion: 'eu-west-1',
+    eventID: input.eventID ?? 'a9f0b3d4-0c36-4c55-9d6e-1b2c3d4e5f60',
+    eventName: record.eventName,
+    userIdentity: record.userIdentity ?? null,
+    recordFormat: 'application/json',
+    tableName: input.tableName ?? SOURCE_TABLE,
+    dynamodb,
+    eventSource: 'aws:dynamodb',
+  };
+}
+
+/** Kinesis sequence numbers: 56 digits that grow with `n`, like a shard's. */
+export function kinesisSequenceNumber(n: number): string {
+  return (49657828409187701520019995242508390119953358325192589314n + BigInt(n)).toString();
+}
+
+/** A Lambda Kinesis record whose data is `data` (a value is JSON-encoded, a string is sent as is). */
+export function kinesisRecord(
+  data: unknown,
+  options: { readonly sequenceNumber?: string; readonly rawData?: boolean } = {},
+): TestKinesisRecord {
+  const seq = options.sequenceNumber ?? kinesisSequenceNumber(1);
+  return {
+    kinesis: {
+      kinesisSchemaVersion: '1.0',
+      partitionKey: '859F7C064A4818874FA67ABEC9BF2AF1',
+      sequenceNumber: seq,
+      data:
+        options.rawData === true
+          ? data
+          : Buffer.from(JSON.stringify(data), 'utf8').toString('base64'),
+      approximateArrivalTimestamp: CREATED_AT + 0.5,
+    },
+    eventSource: 'aws:kinesis',
+    eventVersion: '1.0',
+    eventID: `shardId-000000000000:${seq}`,
+    eventName: 'aws:kinesis:record',
+    awsRegion: 'eu-west-1',
+    eventSourceARN: 'arn:aws:kinesis:eu-west-1:123456789012:stream/UsersTransactions-changes',
+  };
+}
+
+/** The version the spec defines for a Kinesis change, computed independently with BigInt. */
+export function expectedTimeVersion(micros: bigint): string {
+  return ((micros / 1_000_000n) * 2n ** 31n + (micros % 1_000_000n)).toString();
+}
+
 /** The external version the spec defines, computed independently with BigInt. */
 export function expectedVersion(createdAtSeconds: number, seq: string): string {
   return (BigInt(createdAtSeconds) * 2n ** 31n + (BigInt(seq) % 2n ** 31n)).toString();
@@ -161,6 +242,7 @@ export function batchConfig(overrides: Partial<BatchConfig> = {}): BatchConfig {
     versioning: true,
     ttlDeletes: 'delete',
     keyOrder: KEY_ORDER,
+    sourceTable: undefined,
     dryRun: false,
     bulkMaxBytes: 5 * 1024 * 1024,
     bulkConcurrency: 2,

@@ -10,7 +10,11 @@ import {
   batchConfig,
   captureLogger,
   CREATED_AT,
+  dynamodbChangeJson,
+  expectedTimeVersion,
   expectedVersion,
+  kinesisRecord,
+  kinesisSequenceNumber,
   fakeSearch,
   item,
   sequenceNumber,
@@ -353,4 +357,35 @@ describe('redriveDeadLetters', () => {
       /must start with the dead-letter prefix/,
     );
   });
+
+  it('replays a Kinesis letter through the Kinesis adapter, with its time version', async () => {
+    // Prepare: a Kinesis record as Lambda delivered it, stored as the handler's sink does.
+    const micros = BigInt(CREATED_AT) * 1_000_000n + 123_456n;
+    const record = kinesisRecord(
+      dynamodbChangeJson({
+        keys: transactionKeys(3, 70),
+        newImage: transactionImage(3, 70),
+        createdAt: Number(micros),
+      }),
+      { sequenceNumber: kinesisSequenceNumber(5) },
+    );
+    const key = `dead-letter/2023/11/14/22/${kinesisSequenceNumber(5)}-shard.json`;
+    storeLetter(store(), key, record, 'kinesis');
+
+    // Act
+    const { report, fake } = await run(memory);
+
+    // Assert
+    expect(fake.sent().map((a) => [a.action, a.id, a.version])).toEqual([
+      ['index', '3|70', expectedTimeVersion(micros)],
+    ]);
+    expect(report.counts.replayed).toBe(1);
+    expect(memory.objects.has(key)).toBe(false);
+  });
 });
+
+let memory = new MemoryStore();
+function store(): MemoryStore {
+  memory = new MemoryStore();
+  return memory;
+}
