@@ -203,6 +203,10 @@ export function classifyRequestFailure(status: number | undefined): RequestOutco
  * A response that does not account for every operation is treated as a failed request.
  */
 export function parseBulkItems(body: unknown, operations: number): BulkItemResult[] {
+  if (typeof body === 'string') {
+    const statuses = errorFreeStatuses(body, operations);
+    if (statuses !== undefined) return statuses;
+  }
   const parsed = typeof body === 'string' ? safeJson(body) : body;
   const items = (parsed as { items?: unknown } | null)?.items;
   if (!Array.isArray(items) || items.length !== operations) {
@@ -239,6 +243,52 @@ export function parseBulkItems(body: unknown, operations: number): BulkItemResul
     };
   }
   return results;
+}
+
+/**
+ * True when the response text opens as OpenSearch writes a bulk response none of whose items
+ * failed (BulkResponse.toXContent: `took`, then `errors`). Such a response needs no full parse.
+ */
+export function isErrorFreeBulkResponse(text: string): boolean {
+  return ERROR_FREE_HEAD.test(text);
+}
+
+const ERROR_FREE_HEAD = /^\{"took":\d+,"errors":false[,}]/;
+const STATUS_KEY = '"status":';
+const SUCCESS_ITEMS = new Map<number, BulkItemResult>();
+
+/**
+ * The items of an `"errors":false` response read without JSON.parse: each item's `"status":NNN`,
+ * which OpenSearch writes last in the item (BulkItemResponse.toXContent), so it is followed by
+ * `}`. Such items carry no error, so status alone is what the outcome table reads (an item is
+ * 2xx, or 404 for a delete of a missing document). Returns undefined, for a full parse, unless
+ * exactly one such status per operation is found: every operation must have its answer. `"status":`
+ * cannot occur inside a JSON string followed by a digit (a quote in a string is escaped).
+ */
+function errorFreeStatuses(text: string, operations: number): BulkItemResult[] | undefined {
+  if (!ERROR_FREE_HEAD.test(text)) return undefined;
+  const results: BulkItemResult[] = new Array(operations);
+  let found = 0;
+  let at = text.indexOf(STATUS_KEY);
+  while (at !== -1) {
+    let i = at + STATUS_KEY.length;
+    let status = 0;
+    let c = text.charCodeAt(i);
+    if (c < 48 || c > 57) return undefined; // a status that is not a number: not an item's
+    while (c >= 48 && c <= 57) {
+      status = status * 10 + (c - 48);
+      c = text.charCodeAt(++i);
+    }
+    if (c !== 0x7d || found === operations) return undefined; // `}`, and no more than asked
+    let result = SUCCESS_ITEMS.get(status);
+    if (result === undefined) {
+      result = Object.freeze({ status, errorType: undefined, reason: undefined });
+      SUCCESS_ITEMS.set(status, result);
+    }
+    results[found++] = result;
+    at = text.indexOf(STATUS_KEY, i);
+  }
+  return found === operations ? results : undefined;
 }
 
 function safeJson(text: string): unknown {

@@ -60,14 +60,17 @@ import { MalformedRecordError } from './errors';
 
 const TIEBREAK_BITS = 31;
 const TIEBREAK_MOD = 2 ** TIEBREAK_BITS;
+const TIEBREAK_INVERSE = 2 ** -TIEBREAK_BITS;
 export const MAX_SECONDS = 2 ** 32 - 1;
 const SEQUENCE_NUMBER = /^\d{1,64}$/;
 
-/** `sequenceNumber mod 2^31`, exactly, without BigInt (every step stays below 2^35). */
+/** `sequenceNumber mod 2^31`, exactly, without BigInt or `%` on doubles (every step stays below 2^35). */
 export function sequenceTiebreak(sequenceNumber: string): number {
   let r = 0;
   for (let i = 0; i < sequenceNumber.length; i++) {
-    r = (r * 10 + (sequenceNumber.charCodeAt(i) - 48)) % TIEBREAK_MOD;
+    const x = r * 10 + (sequenceNumber.charCodeAt(i) - 48);
+    // x - floor(x / 2^31) * 2^31, exact (a power of two); cheaper than % on a non-Smi.
+    r = x - Math.floor(x * TIEBREAK_INVERSE) * TIEBREAK_MOD;
   }
   return r;
 }
@@ -137,6 +140,13 @@ export function checkSequenceNumber(sequenceNumber: unknown): string {
   return sequenceNumber;
 }
 
+const LIMB = 1e9;
+// 2^31 = 2 * 10^9 + 147483648
+const MOD_HIGH = 2;
+const MOD_LOW = 147_483_648;
+const SECONDS_LIMB = 1e4;
+const PART_LIMB = 1e5;
+
 /** The external version, as decimal text for the bulk action line. */
 export function externalVersion(
   approximateCreationDateTime: unknown,
@@ -144,8 +154,28 @@ export function externalVersion(
 ): string {
   const seconds = creationSeconds(approximateCreationDateTime);
   const tiebreak = sequenceTiebreak(sequenceNumber);
-  // seconds * 2^31 exceeds 2^53 after 1970 + 48 days, so the sum needs BigInt.
-  return ((BigInt(seconds) << BigInt(TIEBREAK_BITS)) + BigInt(tiebreak)).toString();
+  // seconds * 2^31 exceeds 2^53 after 1970 + 48 days. Without BigInt (this runs for every record):
+  // base-10^9 limbs (small integers, cheap to print), with seconds = a * 10^4 + b, so every
+  // product and sum below stays under 2^53:
+  // seconds * 2^31 = (a * 2 * 10^4 + b * 2) * 10^9 + a * 147483648 * 10^4 + b * 147483648
+  const a = Math.floor(seconds / SECONDS_LIMB);
+  const b = seconds - a * SECONDS_LIMB;
+  const part = a * MOD_LOW;
+  const partHigh = Math.floor(part / PART_LIMB); // part * 10^4 = partHigh * 10^9 + rest * 10^4
+  let low = b * MOD_LOW + tiebreak + (part - partHigh * PART_LIMB) * SECONDS_LIMB;
+  let carry = Math.floor(low / LIMB);
+  low -= carry * LIMB;
+  let mid = (a * SECONDS_LIMB + b) * MOD_HIGH + partHigh + carry;
+  carry = Math.floor(mid / LIMB);
+  mid -= carry * LIMB;
+  if (carry > 0) return `${carry}${limbText(mid)}${limbText(low)}`;
+  return mid > 0 ? `${mid}${limbText(low)}` : `${low}`;
+}
+
+/** A base-10^9 limb below the top one: nine digits. */
+function limbText(limb: number): string {
+  const text = `${limb}`;
+  return text.length === 9 ? text : '0'.repeat(9 - text.length) + text;
 }
 
 const TIEBREAK_HALF = BigInt(TIEBREAK_MOD / 2);

@@ -1,6 +1,6 @@
 import { gunzipSync } from 'node:zlib';
 import { BulkRequestError } from '../../lib/errors';
-import { parseBulkItems } from '../../lib/bulk';
+import { isErrorFreeBulkResponse, parseBulkItems } from '../../lib/bulk';
 import type { AwsCredentials } from '../../lib/credentials';
 import {
   createSearchClient,
@@ -462,6 +462,51 @@ describe('parseBulkItems', () => {
     expect(parseBulkItems('{"items":[{"index":{"status":201}}]}', 1)).toEqual([
       { status: 201, errorType: undefined, reason: undefined },
     ]);
+  });
+
+  // OpenSearch's own layout: took, errors, items; each item's status last (BulkItemResponse).
+  const errorFree = (...items: string[]): string =>
+    `{"took":7,"errors":false,"items":[${items.join(',')}]}`;
+  const created = (id: string): string =>
+    `{"index":{"_index":"t","_id":${JSON.stringify(id)},"_version":5,"result":"created","_shards":{"total":2,"successful":1,"failed":0},"_seq_no":0,"_primary_term":1,"status":201}}`;
+  const missing = `{"delete":{"_index":"t","_id":"9","_version":1,"result":"not_found","_shards":{"total":2,"successful":1,"failed":0},"_seq_no":1,"_primary_term":1,"status":404}}`;
+
+  it.each([
+    ['created items', errorFree(created('1|a'), created('2|b'))],
+    ['a delete of a missing document', errorFree(created('1'), missing)],
+    ['an id that spells a status', errorFree(created('x"status":500}'), created('"status":4'))],
+    [
+      'a status that is not the last field',
+      '{"took":1,"errors":false,"items":[{"index":{"status":201,"_id":"1"}},{"index":{"status":200,"_id":"2"}}]}',
+    ],
+  ])(
+    'reads an error-free response given as text exactly as its parsed form: %s',
+    (_label, text) => {
+      // Act
+      const items = parseBulkItems(text, 2);
+
+      // Assert
+      expect(isErrorFreeBulkResponse(text)).toBe(true);
+      expect(items).toEqual(parseBulkItems(JSON.parse(text), 2));
+    },
+  );
+
+  it.each([
+    ['fewer items than operations', errorFree(created('1')), 2],
+    ['more items than operations', errorFree(created('1'), created('2'), created('3')), 2],
+  ])('throws BulkRequestError for an error-free response with %s', (_label, text, operations) => {
+    expect(() => parseBulkItems(text, operations)).toThrow(BulkRequestError);
+  });
+
+  it.each([
+    ['a response with errors', '{"took":7,"errors":true,"items":[]}'],
+    ['an error response', '{"error":{"type":"x"},"status":400}'],
+    [
+      'a response whose errors flag is not its second field',
+      '{"errors":false,"took":7,"items":[]}',
+    ],
+  ])('leaves %s to the full parse', (_label, text) => {
+    expect(isErrorFreeBulkResponse(text)).toBe(false);
   });
 
   it.each([

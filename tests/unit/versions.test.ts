@@ -81,6 +81,20 @@ describe('externalVersion', () => {
     );
   });
 
+  // Where the BigInt-free computation carries between its base-10^9 limbs or prints leading zeros.
+  it.each([
+    { seconds: 0, seq: '0' },
+    { seconds: 1, seq: '0' },
+    { seconds: 9_999, seq: '2147483647' },
+    { seconds: 10_000, seq: '2147483648' },
+    { seconds: 465_661_287, seq: '1' },
+    { seconds: 465_661_288, seq: '0' },
+    { seconds: 1_764_633_600, seq: '49000000000000000000000' },
+    { seconds: MAX_SECONDS, seq: '0' },
+  ])('is exact at a limb boundary: $seconds s, sequence $seq', ({ seconds: s, seq }) => {
+    expect(externalVersion(s, seq)).toBe(expectedVersion(s, seq));
+  });
+
   it('fits a signed 64-bit long for every second up to 2^32-1', () => {
     // Prepare: the largest possible low part too.
     const worstSequence = (TWO_31 * 12345n + TWO_31 - 1n).toString();
