@@ -120,6 +120,10 @@ describe('attributeToJson', () => {
     { label: 'a raw string', value: 'plain', path: '$' },
     { label: 'an N that is not a number', value: { N: 'abc' }, path: '$' },
     { label: 'an N that is not a string', value: { N: 5 }, path: '$' },
+    { label: 'an N that is Infinity', value: { N: 'Infinity' }, path: '$' },
+    { label: 'an N that is -Infinity', value: { N: '-Infinity' }, path: '$' },
+    { label: 'an N that is NaN', value: { N: 'NaN' }, path: '$' },
+    { label: 'an N that is a lone sign', value: { N: '-' }, path: '$' },
     { label: 'an S that is not a string', value: { S: 5 }, path: '$' },
     { label: 'a BOOL that is not a boolean', value: { BOOL: 'true' }, path: '$' },
     { label: 'a B that is neither text nor bytes', value: { B: 5 }, path: '$' },
@@ -237,8 +241,28 @@ describe('exact numbers (native JSON for doubles, exact text for the rest)', () 
     ['sixteen significant digits', '1234567890123456'],
     ['fifteen significant digits', '123456789012345'],
     ['0.000001', '0.000001'],
+    // A double keeps any 15 significant digits but not every 16: the fast path must stop at 15.
+    ['sixteen significant digits as d.ddd', '9.435250778005732'],
+    ['sixteen significant digits after a leading 0.', '0.9895911253683905'],
+    ['nineteen significant digits after a leading 0.', '0.1234567890123456789'],
+    ['seventeen significant digits, negative, after a leading 0.', '-0.12345678901234567'],
+    ['sixteen significant digits after 0.00000', '0.000009435250778005737'],
+    ['seventeen integer digits', '12345678901234567'],
+    ['a decimal below 1e-6 with more digits', '0.0000001234'],
+    ['a fraction with an exponent', '1.5e3'],
+    ['a negative exponent', '-2.5E-3'],
   ])('keeps %s exactly: %s', (_label, n) => {
     expect(itemToJson({ n: { N: n } })).toBe(`{"n":${n}}`);
+  });
+
+  it.each([
+    ['-00', '-0'],
+    ['-0.', '-0'],
+    ['007', '7'],
+    ['1.', '1'],
+    ['012345678901234.5678', '12345678901234.5678'],
+  ])('writes the non-JSON spelling %j as %j, keeping the sign of zero', (n, expected) => {
+    expect(itemToJson({ n: { N: n } })).toBe(`{"n":${expected}}`);
   });
 
   it('leaves strings that look like placeholders alone', () => {
