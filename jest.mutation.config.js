@@ -8,7 +8,7 @@ const base = require('./jest.config.js');
 
 module.exports = {
   ...base,
-  roots: ['<rootDir>/tests/unit'],
+  testMatch: ['<rootDir>/tests/unit/**/*.test.ts'],
   // Only the e2e suite drives the packaged zip.
   globalSetup: undefined,
   // Stryker measures coverage per test itself; the line gate belongs to `npm test`.
