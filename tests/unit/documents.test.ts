@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { attributeToJson, itemToJson, jsonNumber } from '../../lib/documents';
+import { attributeToJson, itemToJson, jsonNumber, plainDoubleText } from '../../lib/documents';
 import { MalformedRecordError } from '../../lib/errors';
 
 /** Parses `json` (it must be valid JSON) and returns it with its text. */
@@ -265,6 +265,67 @@ describe('exact numbers (native JSON for doubles, exact text for the rest)', () 
     expect(itemToJson({ n: { N: n } })).toBe(`{"n":${expected}}`);
   });
 
+  // The fast path must take every short canonical decimal (most real amounts, ids and counts) and
+  // nothing a double would print differently.
+  it.each([
+    '0',
+    '7',
+    '90',
+    '-7',
+    '123456789012345',
+    '-123456789012345',
+    '1.5',
+    '-1.5',
+    '9.09',
+    '100.25',
+    '12345678901234.5',
+    '0.5',
+    '-0.5',
+    '0.09',
+    '0.123456789012345',
+    '0.000001',
+    '0.000001234567890123',
+  ])('takes the plain-double fast path for %j', (n) => {
+    expect(plainDoubleText(n)).toBe(true);
+  });
+
+  it.each([
+    '',
+    '-',
+    '-0',
+    '00',
+    '007',
+    '-00',
+    '012.5',
+    '1234567890123456',
+    '1.234567890123456',
+    '0.1234567890123456',
+    '0.0000001',
+    '1.50',
+    '1.',
+    '-0.',
+    '.5',
+    '1..5',
+    '1e5',
+    '1.5e3',
+    '+5',
+    ' 5',
+    '5 ',
+    'a1',
+    '1a',
+    '1.5a',
+    '0x10',
+  ])('leaves %j to the exact check', (n) => {
+    expect(plainDoubleText(n)).toBe(false);
+  });
+
+  it('takes the fast path only for texts a double prints back unchanged (property)', () => {
+    fc.assert(
+      fc.property(jsonNumbers, (n) => !plainDoubleText(n) || String(Number(n)) === n),
+      { numRuns: 5_000 },
+    );
+  });
+
   it('leaves strings that look like placeholders alone', () => {
     // Prepare: strings shaped like "<hex>#<index>" next to exact numbers.
     const item = { s: { S: '0123456789abcdef#0' }, t: { S: '#1' }, n: { N: '9007199254740993' } };
@@ -400,6 +461,8 @@ describe('jsonNumber', () => {
     ['007', '7'],
     ['-007.250', '-7.250'],
     ['00', '0'],
+    ['+100', '100'],
+    ['0100.5', '100.5'],
     ['+.5e3', '0.5e3'],
     ['5.E-3', '5e-3'],
     ['1e+5', '1e+5'],

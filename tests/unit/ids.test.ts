@@ -43,10 +43,11 @@ describe('documentId', () => {
     expect(a).toBe(b);
   });
 
-  it('sorts attribute names when no keyOrder is configured', () => {
-    const keys = { zeta: S('z'), alpha: S('a'), mid: S('m') };
-
-    expect(documentId(keys)).toBe('a|m|z');
+  it.each([
+    ['three', { zeta: S('z'), alpha: S('a'), mid: S('m') }, 'a|m|z'],
+    ['two', { range: S('r'), hash: S('h') }, 'h|r'],
+  ])('sorts %s attribute names when no keyOrder is configured', (_count, keys, expected) => {
+    expect(documentId(keys)).toBe(expected);
   });
 
   it('puts names listed in keyOrder first and any others after, sorted', () => {
