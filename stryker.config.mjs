@@ -21,5 +21,6 @@ export default {
   concurrency: 2,
   tempDirName: '.stryker-tmp',
   cleanTempDir: 'always',
-  thresholds: { high: 95, low: 90, break: null },
+  // The target: at least 95 % once the truly equivalent mutants are marked.
+  thresholds: { high: 95, low: 90, break: 95 },
 };
