@@ -250,7 +250,7 @@ describe('classifyItem (the outcome table)', () => {
   ] as const)('the %s row, read alone, matches %d: %s', (label, status, matches) => {
     const rule = ITEM_RULES.find((r) => r.label === label);
 
-    expect(rule?.when(item(status), 'index', true)).toBe(matches);
+    expect(rule?.when(item(status), 'index', true, undefined)).toBe(matches);
   });
 
   it('ends ITEM_RULES with a catch-all that retries, so no status is ever guessed done', () => {
