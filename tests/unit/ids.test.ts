@@ -225,6 +225,13 @@ describe('documentId', () => {
       expect(act).toThrow(expect.objectContaining({ errorType }));
     });
 
+    it.each([
+      ['missing', undefined, 'record has no dynamodb.Keys'],
+      ['empty', {}, 'dynamodb.Keys is empty'],
+    ])('says why when Keys are %s', (_label, keys, message) => {
+      expect(() => documentId(keys)).toThrow(message);
+    });
+
     it('names the bad key attribute in the message', () => {
       expect(() => documentId({ userId: { S: '' } })).toThrow(/"userId"/);
     });
