@@ -218,6 +218,7 @@ export function versionAfterConflict(reason: string | undefined): string | undef
 function overtakes(mine: bigint, current: bigint): boolean {
   if (mine >> BigInt(TIEBREAK_BITS) !== current >> BigInt(TIEBREAK_BITS)) return false;
   const ahead =
+    // Stryker disable next-line ArithmeticOperator: BigInt `&` works on unbounded two's complement, so adding or subtracting 2^31 before masking to 31 bits gives the same value.
     ((mine & TIEBREAK_MASK) - (current & TIEBREAK_MASK) + BigInt(TIEBREAK_MOD)) & TIEBREAK_MASK;
   return ahead !== 0n && ahead < TIEBREAK_HALF;
 }

@@ -6,6 +6,7 @@
  */
 import fc from 'fast-check';
 import {
+  DynamoValidationError,
   MIXED_KEYS,
   normalizeNumber,
   STRING_COMPOSITE,
@@ -20,6 +21,43 @@ export const POISON_MARKER = '__POISON__';
 
 const b64 = (bytes: Uint8Array): string => Buffer.from(bytes).toString('base64');
 
+/**
+ * Numbers a double cannot carry: 16-40 significant digits (DynamoDB keeps 38 and refuses more,
+ * which the table model imitates), as integers, `d.ddd`, `0.000ddd` (down to 1e-8, where
+ * JavaScript switches to exponents) or with an exponent, and negative zero in several spellings.
+ * Magnitudes stay below 1e18, so a dynamically mapped long or float field accepts them all.
+ */
+const preciseNumberText: fc.Arbitrary<string> = fc.oneof(
+  {
+    weight: 9,
+    arbitrary: fc
+      .tuple(
+        fc.boolean(),
+        fc.constantFrom(...'123456789'),
+        fc.string({ unit: fc.constantFrom(...'0123456789'), minLength: 15, maxLength: 39 }),
+        // Digits before the decimal point; zero or less means 0.000ddd.
+        fc.integer({ min: -7, max: 17 }),
+        fc.constantFrom('plain', 'e', 'E'),
+      )
+      .map(([negative, first, rest, point, notation]) => {
+        const digits = first + rest;
+        let text: string;
+        if (notation !== 'plain') {
+          const exponent = point - 1;
+          text = `${first}.${rest}${notation}${exponent < 0 ? '-' : '+'}${Math.abs(exponent)}`;
+        } else if (point <= 0) {
+          text = `0.${'0'.repeat(-point)}${digits}`;
+        } else if (point >= digits.length) {
+          text = digits + '0'.repeat(point - digits.length);
+        } else {
+          text = `${digits.slice(0, point)}.${digits.slice(point)}`;
+        }
+        return negative ? `-${text}` : text;
+      }),
+  },
+  { weight: 1, arbitrary: fc.constantFrom('-0', '-0.0', '-0E+5', '-0.000') },
+);
+
 export const numberText: fc.Arbitrary<string> = fc.oneof(
   { weight: 6, arbitrary: fc.integer({ min: -1_000_000, max: 1_000_000 }).map(String) },
   {
@@ -29,6 +67,7 @@ export const numberText: fc.Arbitrary<string> = fc.oneof(
       .map(([a, b]) => `${a}.${String(b).padStart(6, '0')}`),
   },
   { weight: 2, arbitrary: fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }).map(String) },
+  { weight: 3, arbitrary: preciseNumberText },
   {
     weight: 2,
     arbitrary: fc.constantFrom(
@@ -83,9 +122,19 @@ const scalar = (kind: 'S' | 'N' | 'B' | 'BOOL' | 'NULL'): fc.Arbitrary<Attribute
   }
 };
 
+/** A number set's members, one per value; a member DynamoDB refuses stays, so the put is refused. */
 const uniqueNormalized = (values: string[]): string[] => [
-  ...new Map(values.map((v) => [normalizeNumber(v), v])).values(),
+  ...new Map(values.map((v) => [normalizedOrAsIs(v), v])).values(),
 ];
+
+function normalizedOrAsIs(value: string): string {
+  try {
+    return normalizeNumber(value);
+  } catch (error) {
+    if (error instanceof DynamoValidationError) return value;
+    throw error;
+  }
+}
 
 /** Nested maps with type-stable member names, bounded depth. */
 const mapValue: fc.Arbitrary<AttributeValue> = fc.letrec<{ m: AttributeValue }>((tie) => ({

@@ -97,6 +97,12 @@ describe('chunkByBytes', () => {
     expect(chunks.map((c) => c.map((i) => i.tag))).toEqual([[0, 1], [2], [3], [4]]);
   });
 
+  it('keeps items that exactly fill maxBytes in one chunk', () => {
+    const chunks = chunkByBytes([sized(60, 0), sized(40, 1), sized(1, 2)], 100);
+
+    expect(chunks.map((c) => c.map((i) => i.tag))).toEqual([[0, 1], [2]]);
+  });
+
   it('gives an item larger than the limit a chunk of its own', () => {
     const chunks = chunkByBytes([sized(10, 0), sized(500, 1), sized(10, 2)], 100);
 
@@ -191,6 +197,25 @@ describe('classifyItem (the outcome table)', () => {
     ['status 0 (missing)', 0, undefined, 'index', true, 'retry'],
     ['status 0 on delete', 0, undefined, 'delete', true, 'retry'],
     ['a 3xx', 302, undefined, 'index', true, 'retry'],
+    // The edges of each status class.
+    ['the last 2xx on index', 299, undefined, 'index', true, 'done'],
+    ['the last 2xx on delete', 299, undefined, 'delete', true, 'done'],
+    ['the first 3xx on index', 300, undefined, 'index', true, 'retry'],
+    ['the first 3xx on delete', 300, undefined, 'delete', true, 'retry'],
+    ['the last 1xx on index', 199, undefined, 'index', true, 'retry'],
+    ['the last 1xx on delete', 199, undefined, 'delete', true, 'retry'],
+    ['the last 3xx', 399, undefined, 'delete', true, 'retry'],
+    ['the last 4xx', 499, undefined, 'index', true, 'reject'],
+    ['the last 5xx', 599, undefined, 'index', true, 'retry'],
+    ['409 on delete without versioning', 409, undefined, 'delete', false, 'reject'],
+    [
+      '404 on delete from a missing index',
+      404,
+      'index_not_found_exception',
+      'delete',
+      true,
+      'done',
+    ],
   ])(
     '%s: %d %s on %s (versioned %s) -> %s',
     (_label, status, errorType, kind, versioned, outcome) => {
@@ -210,6 +235,22 @@ describe('classifyItem (the outcome table)', () => {
     [0, 'index', 'unknown'],
   ] as const)('labels %d on %s as %s', (status, kind, label) => {
     expect(classifyItem(item(status), kind, true).label).toBe(label);
+  });
+
+  // Each row must hold on its own, so that reordering the table cannot silently turn a 5xx into
+  // a rejection (dead letter) or a 4xx into a retry.
+  it.each([
+    ['rejected', 400, true],
+    ['rejected', 499, true],
+    ['rejected', 399, false],
+    ['rejected', 500, false],
+    ['unavailable', 500, true],
+    ['unavailable', 599, true],
+    ['unavailable', 499, false],
+  ] as const)('the %s row, read alone, matches %d: %s', (label, status, matches) => {
+    const rule = ITEM_RULES.find((r) => r.label === label);
+
+    expect(rule?.when(item(status), 'index', true, undefined)).toBe(matches);
   });
 
   it('ends ITEM_RULES with a catch-all that retries, so no status is ever guessed done', () => {

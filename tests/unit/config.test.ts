@@ -284,6 +284,73 @@ describe('loadConfig', () => {
       expect(config.region).toBe(region);
     });
 
+    it.each([
+      [
+        'OPENSEARCH_REGION over the host and AWS_REGION',
+        'https://search-tx.eu-central-1.es.amazonaws.com',
+        { OPENSEARCH_REGION: 'ap-south-1', AWS_REGION: 'us-east-1' },
+        'ap-south-1',
+      ],
+      [
+        'OPENSEARCH_REGION for a custom host',
+        'https://search.example.com',
+        { OPENSEARCH_REGION: 'ap-south-1', AWS_REGION: 'us-east-1' },
+        'ap-south-1',
+      ],
+      [
+        "the host's region over AWS_REGION (a domain in another region)",
+        'https://search-tx.eu-central-1.es.amazonaws.com',
+        { AWS_REGION: 'us-east-1' },
+        'eu-central-1',
+      ],
+      [
+        'AWS_REGION for a custom host',
+        'https://search.example.com',
+        { AWS_REGION: 'us-east-1' },
+        'us-east-1',
+      ],
+    ])('signs OpenSearch for %s, and S3 for AWS_REGION', (_label, endpoint, env, searchRegion) => {
+      // Act
+      const config = loadConfig({ OPENSEARCH_ENDPOINT: endpoint, ...env });
+
+      // Assert
+      expect(config.searchRegion).toBe(searchRegion);
+      expect(config.region).toBe('us-east-1');
+    });
+
+    it('accepts OPENSEARCH_REGION alone for sigv4 with a custom host', () => {
+      const config = loadConfig({
+        OPENSEARCH_ENDPOINT: 'https://search.example.com',
+        OPENSEARCH_REGION: 'eu-west-3',
+      });
+
+      expect(config.searchRegion).toBe('eu-west-3');
+    });
+
+    it('requires AWS_REGION with DEAD_LETTER_BUCKET when no region can be inferred (S3 is signed for it)', () => {
+      expect(
+        problemsOf({
+          OPENSEARCH_ENDPOINT: 'https://search.example.com',
+          OPENSEARCH_REGION: 'eu-west-3',
+          DEAD_LETTER_BUCKET: 'dead-letters',
+        }),
+      ).toEqual(['AWS_REGION is required with DEAD_LETTER_BUCKET']);
+    });
+
+    it.each([
+      ['in dry-run', { INDEXER_DRY_RUN: 'true', DEAD_LETTER_BUCKET: 'dead-letters' }],
+      [
+        'with a blank DEAD_LETTER_BUCKET',
+        {
+          OPENSEARCH_ENDPOINT: 'http://127.0.0.1:9200',
+          OPENSEARCH_AUTH: 'none',
+          DEAD_LETTER_BUCKET: ' ',
+        },
+      ],
+    ])('needs no AWS_REGION for dead letters %s', (_label, env) => {
+      expect(loadConfig(env).region).toBe('');
+    });
+
     it('requires a region for sigv4 when none can be inferred', () => {
       expect(problemsOf({ OPENSEARCH_ENDPOINT: 'https://search.example.com' })).toEqual([
         'AWS_REGION (or OPENSEARCH_REGION) is required for OPENSEARCH_AUTH=sigv4',

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { attributeToJson, itemToJson, jsonNumber } from '../../lib/documents';
+import { attributeToJson, itemToJson, jsonNumber, plainDoubleText } from '../../lib/documents';
 import { MalformedRecordError } from '../../lib/errors';
 
 /** Parses `json` (it must be valid JSON) and returns it with its text. */
@@ -120,6 +120,10 @@ describe('attributeToJson', () => {
     { label: 'a raw string', value: 'plain', path: '$' },
     { label: 'an N that is not a number', value: { N: 'abc' }, path: '$' },
     { label: 'an N that is not a string', value: { N: 5 }, path: '$' },
+    { label: 'an N that is Infinity', value: { N: 'Infinity' }, path: '$' },
+    { label: 'an N that is -Infinity', value: { N: '-Infinity' }, path: '$' },
+    { label: 'an N that is NaN', value: { N: 'NaN' }, path: '$' },
+    { label: 'an N that is a lone sign', value: { N: '-' }, path: '$' },
     { label: 'an S that is not a string', value: { S: 5 }, path: '$' },
     { label: 'a BOOL that is not a boolean', value: { BOOL: 'true' }, path: '$' },
     { label: 'a B that is neither text nor bytes', value: { B: 5 }, path: '$' },
@@ -237,8 +241,89 @@ describe('exact numbers (native JSON for doubles, exact text for the rest)', () 
     ['sixteen significant digits', '1234567890123456'],
     ['fifteen significant digits', '123456789012345'],
     ['0.000001', '0.000001'],
+    // A double keeps any 15 significant digits but not every 16: the fast path must stop at 15.
+    ['sixteen significant digits as d.ddd', '9.435250778005732'],
+    ['sixteen significant digits after a leading 0.', '0.9895911253683905'],
+    ['nineteen significant digits after a leading 0.', '0.1234567890123456789'],
+    ['seventeen significant digits, negative, after a leading 0.', '-0.12345678901234567'],
+    ['sixteen significant digits after 0.00000', '0.000009435250778005737'],
+    ['seventeen integer digits', '12345678901234567'],
+    ['a decimal below 1e-6 with more digits', '0.0000001234'],
+    ['a fraction with an exponent', '1.5e3'],
+    ['a negative exponent', '-2.5E-3'],
   ])('keeps %s exactly: %s', (_label, n) => {
     expect(itemToJson({ n: { N: n } })).toBe(`{"n":${n}}`);
+  });
+
+  it.each([
+    ['-00', '-0'],
+    ['-0.', '-0'],
+    ['007', '7'],
+    ['1.', '1'],
+    ['012345678901234.5678', '12345678901234.5678'],
+  ])('writes the non-JSON spelling %j as %j, keeping the sign of zero', (n, expected) => {
+    expect(itemToJson({ n: { N: n } })).toBe(`{"n":${expected}}`);
+  });
+
+  // The fast path must take every short canonical decimal (most real amounts, ids and counts) and
+  // nothing a double would print differently.
+  it.each([
+    '0',
+    '7',
+    '90',
+    '-7',
+    '123456789012345',
+    '-123456789012345',
+    '1.5',
+    '-1.5',
+    '9.09',
+    '100.25',
+    '12345678901234.5',
+    '0.5',
+    '-0.5',
+    '0.09',
+    '0.123456789012345',
+    '0.000001',
+    '0.000001234567890123',
+  ])('takes the plain-double fast path for %j', (n) => {
+    expect(plainDoubleText(n)).toBe(true);
+  });
+
+  it.each([
+    '',
+    '-',
+    '-0',
+    '00',
+    '007',
+    '-00',
+    '012.5',
+    '1234567890123456',
+    '1.234567890123456',
+    '0.1234567890123456',
+    '0.0000001',
+    '1.50',
+    '1.',
+    '-0.',
+    '.5',
+    '1..5',
+    '1e5',
+    '1.5e3',
+    '+5',
+    ' 5',
+    '5 ',
+    'a1',
+    '1a',
+    '1.5a',
+    '0x10',
+  ])('leaves %j to the exact check', (n) => {
+    expect(plainDoubleText(n)).toBe(false);
+  });
+
+  it('takes the fast path only for texts a double prints back unchanged (property)', () => {
+    fc.assert(
+      fc.property(jsonNumbers, (n) => !plainDoubleText(n) || String(Number(n)) === n),
+      { numRuns: 5_000 },
+    );
   });
 
   it('leaves strings that look like placeholders alone', () => {
@@ -376,6 +461,8 @@ describe('jsonNumber', () => {
     ['007', '7'],
     ['-007.250', '-7.250'],
     ['00', '0'],
+    ['+100', '100'],
+    ['0100.5', '100.5'],
     ['+.5e3', '0.5e3'],
     ['5.E-3', '5e-3'],
     ['1e+5', '1e+5'],

@@ -43,10 +43,11 @@ describe('documentId', () => {
     expect(a).toBe(b);
   });
 
-  it('sorts attribute names when no keyOrder is configured', () => {
-    const keys = { zeta: S('z'), alpha: S('a'), mid: S('m') };
-
-    expect(documentId(keys)).toBe('a|m|z');
+  it.each([
+    ['three', { zeta: S('z'), alpha: S('a'), mid: S('m') }, 'a|m|z'],
+    ['two', { range: S('r'), hash: S('h') }, 'h|r'],
+  ])('sorts %s attribute names when no keyOrder is configured', (_count, keys, expected) => {
+    expect(documentId(keys)).toBe(expected);
   });
 
   it('puts names listed in keyOrder first and any others after, sorted', () => {
@@ -222,6 +223,13 @@ describe('documentId', () => {
       // Assert
       expect(act).toThrow(MalformedRecordError);
       expect(act).toThrow(expect.objectContaining({ errorType }));
+    });
+
+    it.each([
+      ['missing', undefined, 'record has no dynamodb.Keys'],
+      ['empty', {}, 'dynamodb.Keys is empty'],
+    ])('says why when Keys are %s', (_label, keys, message) => {
+      expect(() => documentId(keys)).toThrow(message);
     });
 
     it('names the bad key attribute in the message', () => {

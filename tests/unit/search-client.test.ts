@@ -1,3 +1,4 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import { gunzipSync } from 'node:zlib';
 import { BulkRequestError } from '../../lib/errors';
 import { isErrorFreeBulkResponse, parseBulkItems } from '../../lib/bulk';
@@ -249,6 +250,30 @@ describe('createSearchClient against a loopback server', () => {
     timers.forEach(clearInterval);
     expect(error).toBeInstanceOf(BulkRequestError);
     expect((error as BulkRequestError).status).toBeUndefined();
+  });
+
+  it('aborts the request when the timeout passes, so the connection closes (a trickling server)', async () => {
+    // Prepare: a server that would keep the response open for ever, and notes when the client
+    // goes away.
+    const timers: NodeJS.Timeout[] = [];
+    let connectionClosed = false;
+    server.respond((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write('{');
+      timers.push(setInterval(() => res.write(' '), 50));
+      res.on('close', () => (connectionClosed = true));
+    });
+
+    // Act
+    await client()
+      .bulk(NDJSON, 2, 400)
+      .catch(() => undefined);
+    // The socket close reaches the server a moment after the client gives up.
+    for (let i = 0; i < 20 && !connectionClosed; i++) await delay(25);
+
+    // Assert
+    timers.forEach(clearInterval);
+    expect(connectionClosed).toBe(true);
   });
 
   it('rejects a 200 whose body is not JSON as a failed request', async () => {

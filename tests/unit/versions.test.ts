@@ -55,12 +55,30 @@ describe('creationSeconds', () => {
     { label: 'an absurdly large value (clamped)', input: 1e20, expected: MAX_SECONDS },
     { label: 'missing', input: undefined, expected: 0 },
     { label: 'zero', input: 0, expected: 0 },
+    { label: 'negative zero (as plain 0)', input: -0, expected: 0 },
     { label: 'negative', input: -5, expected: 0 },
     { label: 'NaN', input: Number.NaN, expected: 0 },
     { label: 'a numeric string', input: '1700000000', expected: 1_700_000_000 },
     {
+      label: 'a numeric string with a fraction (rounded down)',
+      input: '1700000000.75',
+      expected: 1_700_000_000,
+    },
+    {
       label: 'an ISO-8601 string (AWS CLI re-drive)',
       input: '2023-11-14T22:13:20Z',
+      expected: 1_700_000_000,
+    },
+    // The AWS CLI's own output format: an ISO date that ends in digits is still a date, never
+    // a number (which would read as second 0 and make the change look stale).
+    {
+      label: 'an ISO-8601 string with a numeric offset (AWS CLI re-drive)',
+      input: '2023-11-14T22:13:20+00:00',
+      expected: 1_700_000_000,
+    },
+    {
+      label: 'an ISO-8601 string with fractional seconds and an offset',
+      input: '2023-11-15T00:13:20.500+02:00',
       expected: 1_700_000_000,
     },
     { label: 'an unparseable string', input: 'yesterday', expected: 0 },
@@ -177,6 +195,7 @@ describe('checkSequenceNumber', () => {
 
     expect(act).toThrow(MalformedRecordError);
     expect(act).toThrow(expect.objectContaining({ errorType: 'InvalidSequenceNumber' }));
+    expect(act).toThrow('dynamodb.SequenceNumber is missing or not a decimal string');
   });
 });
 
