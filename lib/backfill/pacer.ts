@@ -3,7 +3,7 @@
  * read capacity:
  * - `maxRate`: items (or read capacity units) per second at most, over all segments together;
  * - adaptive: every throttling answer doubles a pause all segments take before their next Scan
- *   (up to `maxPauseMs`), and every successful page shrinks it again, so a throttled table is
+ *   (up to `maxPauseMs`), and every successful page halves it again, so a throttled table is
  *   read more slowly until it stops throttling.
  */
 export interface PacerOptions {
@@ -40,7 +40,7 @@ export function createPacer(options: PacerOptions): Pacer {
       if (options.maxRate !== undefined && options.maxRate > 0) {
         nextAt = Math.max(nextAt, options.clock()) + (units / options.maxRate) * 1000;
       }
-      pause = pause <= minPause ? 0 : Math.floor(pause * 0.75);
+      pause = pause <= minPause ? 0 : Math.floor(pause / 2);
     },
     throttled() {
       pause = Math.min(maxPause, Math.max(minPause, pause * 2));
