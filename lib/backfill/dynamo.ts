@@ -126,10 +126,18 @@ export function dynamoEndpoint(env: Env): string {
 
 export function createDynamoTable(
   table: string,
-  options: { readonly region?: string | undefined; readonly requestTimeoutMs?: number } = {},
+  options: {
+    readonly region?: string | undefined;
+    readonly requestTimeoutMs?: number;
+    /** Overrides the SDK's endpoint resolution (AWS_ENDPOINT_URL_DYNAMODB); tests use it. */
+    readonly endpoint?: string;
+    readonly credentials?: { accessKeyId: string; secretAccessKey: string };
+  } = {},
 ): DynamoTable {
   const client = new DynamoDBClient({
     ...(options.region ? { region: options.region } : {}),
+    ...(options.endpoint ? { endpoint: options.endpoint } : {}),
+    ...(options.credentials ? { credentials: options.credentials } : {}),
     maxAttempts: 1,
     requestHandler: {
       connectionTimeout: 5_000,
