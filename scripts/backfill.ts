@@ -68,7 +68,13 @@ export function backfillClients(
   deadLetters: DeadLetterSink;
 } {
   const getCredentials = defaultCredentials(env);
-  const dynamo = createDynamoTable(table, { region: config.region || undefined });
+  // The SDK's own resolution would read process.env; the caller's `env` is the configuration.
+  const endpoint = env.AWS_ENDPOINT_URL_DYNAMODB ?? env.AWS_ENDPOINT_URL;
+  const dynamo = createDynamoTable(table, {
+    region: config.region || undefined,
+    ...(endpoint ? { endpoint } : {}),
+    credentials: getCredentials,
+  });
   // One client per target index: the bulk path is fixed when the client is made.
   const search =
     dryRun || config.endpoint === undefined

@@ -14,7 +14,21 @@ import {
   ScanCommand,
   type AttributeValue,
 } from '@aws-sdk/client-dynamodb';
+import type { CredentialProvider } from '../credentials';
 import { describeError, IndexerError } from '../errors';
+
+/** The project's credential provider in the SDK's shape (no `undefined` optional fields). */
+function sdkCredentials(provider: CredentialProvider) {
+  return async () => {
+    const c = await provider();
+    return {
+      accessKeyId: c.accessKeyId,
+      secretAccessKey: c.secretAccessKey,
+      ...(c.sessionToken ? { sessionToken: c.sessionToken } : {}),
+      ...(c.expiration ? { expiration: c.expiration } : {}),
+    };
+  };
+}
 
 export type Item = Record<string, AttributeValue>;
 
@@ -131,13 +145,13 @@ export function createDynamoTable(
     readonly requestTimeoutMs?: number;
     /** Overrides the SDK's endpoint resolution (AWS_ENDPOINT_URL_DYNAMODB); tests use it. */
     readonly endpoint?: string;
-    readonly credentials?: { accessKeyId: string; secretAccessKey: string };
+    readonly credentials?: CredentialProvider;
   } = {},
 ): DynamoTable {
   const client = new DynamoDBClient({
     ...(options.region ? { region: options.region } : {}),
     ...(options.endpoint ? { endpoint: options.endpoint } : {}),
-    ...(options.credentials ? { credentials: options.credentials } : {}),
+    ...(options.credentials ? { credentials: sdkCredentials(options.credentials) } : {}),
     maxAttempts: 1,
     requestHandler: {
       connectionTimeout: 5_000,

@@ -64,6 +64,8 @@ export interface BackfillContext {
   readonly clock: () => number;
   readonly sleep: (ms: number) => Promise<void>;
   readonly random: () => number;
+  /** Every finished page's records (the reindex's upgrade pass collects the ids it wrote). */
+  readonly onRecords?: (records: PageDone['records']) => void;
   /** The latest checkpoint, for the SIGINT handler to save. */
   readonly onCheckpoint?: (checkpoint: Checkpoint | undefined) => void;
 }
@@ -243,6 +245,7 @@ export async function runBackfill(
       total[key] += page.result.summary[key];
     }
     total.records += page.items;
+    ctx.onRecords?.(page.records);
     save();
     ctx.progress.update(state());
   };

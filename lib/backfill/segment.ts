@@ -29,6 +29,8 @@ export interface PageDone {
   /** The key after this page; undefined = the segment is done. */
   readonly lastKey: Item | undefined;
   readonly items: number;
+  /** The page's records, all done. */
+  readonly records: readonly ScanRecord[];
   readonly result: DeliverResult;
 }
 
@@ -83,7 +85,13 @@ export async function scanSegment(
     if (!result.done) return { segment: task.segment, done: false, lastKey: key, pages };
     pages++;
     key = page.lastKey;
-    await deps.onPage({ segment: task.segment, lastKey: key, items: records.length, result });
+    await deps.onPage({
+      segment: task.segment,
+      lastKey: key,
+      items: records.length,
+      records,
+      result,
+    });
     if (key === undefined) return { segment: task.segment, done: true, lastKey: undefined, pages };
   }
 }

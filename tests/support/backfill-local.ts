@@ -56,7 +56,7 @@ export async function backfillInProcess(
   const dynamo = createDynamoTable(run.table, {
     region: ddb.region,
     endpoint: ddb.endpoint,
-    credentials: DUMMY_CREDENTIALS,
+    credentials: async () => DUMMY_CREDENTIALS,
   });
   const search = createSearchClient({
     endpoint: config.endpoint as URL,
