@@ -197,11 +197,17 @@ describe('npm run reindex', () => {
         stream.append([deleteRecord(model, key) as never]);
       }
       await stream.runToEnd();
+      // Still before the switch: `transactions` is the concrete index.
+      expect(os.resolveAlias('transactions')).toBeUndefined();
       return copied;
     })();
 
     // Act
-    const code = await reindex(['--table', TABLE, '--page-size', '10'], env(), io);
+    const code = await reindex(
+      ['--table', TABLE, '--page-size', '10', '--max-rate', '40'],
+      env(),
+      io,
+    );
     const deleted = await deletedDuringPass1;
     const seen = await searches.stop();
 
