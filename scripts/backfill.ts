@@ -201,9 +201,16 @@ export function interruptible(
 export async function main(argv: readonly string[], env: Env, io: Io = processIo): Promise<number> {
   const { parsed, flags, problems } = parseBackfillArgs(argv, env, [], ['remote']);
   if (flags.has('remote')) {
+    const table = parsed?.options.table ?? '<table>';
+    const total = parsed?.options.segments ?? 4;
+    const segments = Array.from({ length: total }, (_, segment) => ({
+      table,
+      segment,
+      totalSegments: total,
+    }));
     io.err(
-      'npm run backfill -- --remote starts the deployed state machine: see docs/deploy.md ' +
-        '("Backfill in AWS") for the aws stepfunctions start-execution line\n',
+      'start the deployed state machine (README "Backfill in AWS") with:\n' +
+        `aws stepfunctions start-execution --state-machine-arn <BackfillStateMachineArn stack output> --input '${JSON.stringify({ concurrency: total, segments })}'\n`,
     );
     return 1;
   }

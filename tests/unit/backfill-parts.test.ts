@@ -225,7 +225,7 @@ describe('progress', () => {
     // Assert
     expect(out).toHaveLength(3);
     expect(out[0]).toMatch(
-      /^\r\[######\.+\]  25% 50\/~200 items  5 items\/s  segments 1\/4  ETA 0:30/,
+      /^\r\[######\.+\] {2}25% 50\/~200 items {2}5 items\/s {2}segments 1\/4 {2}ETA 0:30/,
     );
     expect(out[1]).toMatch(/\s+\?% 50 items/);
     expect(out[2]).toBe('\n');
