@@ -23,9 +23,18 @@
  * space; `shortDescription` is full-text `text` with a `keyword` sub-field for exact match,
  * sorting and aggregations. `dynamic: true` maps any other attribute on first sight.
  *
+ * The name the indexer writes to is an alias over a physical index (`setupAliasedIndex`, and
+ * lib/aliases.ts), so `npm run reindex` can rebuild the index without downtime.
+ *
+ * Backfill and reindex: a document deleted while a backfill or reindex runs is kept out of the
+ * index only by its delete's tombstone, which must outlive the run (the backfill may write the
+ * item's older image at any moment of the run). With 25 h, a run must finish within about a day;
+ * raise INDEX_GC_DELETES for a longer one.
+ *
  * OpenSearch Serverless (`aoss`) manages shards, replicas and version tombstones itself and
  * rejects those settings, so for it the body carries mappings only.
  */
+import { inspectName, physicalName } from './aliases';
 import type { SearchClient } from './search-client';
 
 export const DEFAULT_GC_DELETES = '25h';
@@ -65,6 +74,8 @@ export interface IndexMappings {
 export interface IndexBody {
   readonly settings?: IndexSettings;
   readonly mappings: IndexMappings;
+  /** Aliases the index is created with (setup's first index carries the indexer's alias). */
+  readonly aliases?: Readonly<Record<string, { readonly is_write_index?: boolean }>>;
 }
 
 const TIME_VALUE = /^(\d+)(nanos|micros|ms|s|m|h|d)$/;
@@ -383,4 +394,67 @@ export async function setupIndex(
     differences = differences.filter((d) => d.path !== 'settings.index.gc_deletes');
   }
   return { created: false, applied, differences, warnings };
+}
+
+/** How the name the indexer writes to is laid out after setup. */
+export interface AliasSetupResult extends SetupResult {
+  /** `alias`: an alias over physical indices (the layout setup creates); `index`: a concrete one. */
+  readonly layout: 'alias' | 'index';
+  /** The physical index checked or created (the alias's write index). */
+  readonly physical: string;
+}
+
+/**
+ * The indexer's name as an alias over a physical index: on a fresh cluster, creates
+ * `<alias>-000001` carrying the alias (write index) in the same request, so the alias never
+ * exists without an index. An existing alias has its write index checked as `setupIndex` checks an
+ * index. A concrete index of that name (a deployment from before aliases) is checked as before and
+ * reported: `npm run reindex` moves it behind an alias without downtime.
+ */
+export async function setupAliasedIndex(
+  client: Pick<SearchClient, 'request'>,
+  alias: string,
+  body: IndexBody,
+  timeoutMs: number,
+): Promise<AliasSetupResult> {
+  const state = await inspectName(client, alias, timeoutMs);
+  if (state.kind === 'missing') {
+    const physical = physicalName(alias, 1);
+    const created = await setupIndex(
+      client,
+      physical,
+      { ...body, aliases: { [alias]: { is_write_index: true } } },
+      timeoutMs,
+    );
+    return { ...created, layout: 'alias', physical };
+  }
+  if (state.kind === 'index') {
+    const result = await setupIndex(client, alias, body, timeoutMs);
+    return {
+      ...result,
+      layout: 'index',
+      physical: alias,
+      warnings: [
+        ...result.warnings,
+        `${alias} is a concrete index, not an alias: run \`npm run reindex -- --table <table>\` once ` +
+          `to move it behind the alias ${alias} (no downtime; see README "Reindex")`,
+      ],
+    };
+  }
+  if (state.writeIndex === undefined) {
+    throw new IndexSetupError(
+      `GET /_alias/${alias}`,
+      200,
+      `alias ${alias} is over ${state.indices.join(', ')} with no write index: the indexer's writes would fail`,
+    );
+  }
+  const result = await setupIndex(client, state.writeIndex, body, timeoutMs);
+  const warnings =
+    state.indices.length > 1
+      ? [
+          ...result.warnings,
+          `alias ${alias} is over ${state.indices.join(', ')} (a reindex in progress or interrupted); checked the write index ${state.writeIndex}`,
+        ]
+      : result.warnings;
+  return { ...result, warnings, layout: 'alias', physical: state.writeIndex };
 }

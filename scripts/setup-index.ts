@@ -1,6 +1,9 @@
 /**
  * `npm run index:setup [-- --dry-run]`: creates the index the indexer writes to, with the
- * settings and mappings of lib/index-setup.ts, or checks an existing one.
+ * settings and mappings of lib/index-setup.ts, or checks an existing one. On a fresh cluster the
+ * name (OPENSEARCH_INDEX, `transactions`) becomes an alias over the physical index
+ * `transactions-000001`; a concrete index of that name (from before aliases) is checked and the
+ * reindex that moves it behind an alias is named.
  *
  * It reads the same environment as the Lambda (lib/config.ts: OPENSEARCH_ENDPOINT,
  * OPENSEARCH_INDEX, OPENSEARCH_AUTH, OPENSEARCH_SIGV4_SERVICE, AWS_REGION, REQUEST_TIMEOUT_MS,
@@ -19,13 +22,14 @@
  * first run, as the domain's internal master user, before any IAM role is mapped.
  * Exit codes: 0 done (differences that need a reindex are reported, not fatal), 1 error.
  */
+import { physicalName } from '../lib/aliases';
 import { loadConfig } from '../lib/config';
 import { defaultCredentials } from '../lib/credentials';
 import { describeError } from '../lib/errors';
 import {
   indexBody,
   indexOptionsFromEnv,
-  setupIndex,
+  setupAliasedIndex,
   setupRequests,
   type SetupRequest,
 } from '../lib/index-setup';
@@ -78,7 +82,11 @@ export async function main(
     return 1;
   }
 
-  const { create, applySettings } = setupRequests(config.index, body);
+  const physical = physicalName(config.index, 1);
+  const { create, applySettings } = setupRequests(physical, {
+    ...body,
+    aliases: { [config.index]: { is_write_index: true } },
+  });
   if (config.dryRun || config.endpoint === undefined) {
     if (security !== undefined) {
       const { role, mapping } = securityRequests(security);
@@ -88,7 +96,9 @@ export async function main(
         out(`and adds ${security.adminRoleArn} to the all_access and security_manager mappings`);
       }
     }
-    out(`dry run: nothing is sent. To create the index, setup sends:\n${show(create)}`);
+    out(
+      `dry run: nothing is sent. On a fresh cluster, setup creates ${physical} behind the alias ${config.index}:\n${show(create)}`,
+    );
     if (applySettings !== undefined) {
       out(
         `If the index already exists and its gc_deletes differs, setup sends:\n${show(applySettings)}`,
@@ -106,7 +116,8 @@ export async function main(
     compression: false,
     getCredentials: defaultCredentials(env),
   });
-  const target = `${config.endpoint.origin}/${config.index}`;
+  const origin = config.endpoint.origin;
+  let target = `${origin}/${config.index}`;
   const username = env.OPENSEARCH_USERNAME ?? '';
   const password = env.OPENSEARCH_PASSWORD ?? '';
   try {
@@ -118,8 +129,16 @@ export async function main(
       const applied = await setupSecurity(requester, security, config.requestTimeoutMs);
       for (const line of applied.applied) out(`applied ${line}`);
     }
-    const result = await setupIndex(requester, config.index, body, config.requestTimeoutMs);
+    const result = await setupAliasedIndex(requester, config.index, body, config.requestTimeoutMs);
     for (const warning of result.warnings) err(`warning: ${warning}`);
+    const gcDeletes = body.settings?.index.gc_deletes;
+    if (gcDeletes !== undefined) {
+      err(
+        `note: index.gc_deletes=${gcDeletes}: a backfill or reindex must finish within it, or an item ` +
+          'deleted while it runs may come back (raise INDEX_GC_DELETES for a longer run)',
+      );
+    }
+    if (result.layout === 'alias') target = `${origin}/${result.physical} (alias ${config.index})`;
     if (result.created) {
       out(`created ${target}`);
       return 0;
@@ -134,10 +153,10 @@ export async function main(
     for (const d of result.differences) {
       const how =
         d.fix === 'settings'
-          ? `PUT /${config.index}/_settings`
+          ? `PUT /${result.physical}/_settings`
           : d.fix === 'mapping'
-            ? `PUT /${config.index}/_mapping`
-            : 'create a new index and reindex into it';
+            ? `PUT /${result.physical}/_mapping`
+            : 'npm run reindex -- --table <table>';
       out(
         `  ${d.path}: expected ${JSON.stringify(d.expected)}, index has ${JSON.stringify(d.actual)} (fix: ${how})`,
       );

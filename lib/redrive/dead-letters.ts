@@ -22,6 +22,7 @@ import { planRecord, type ChangeSource, type SourceName } from '../records';
 import { limiter } from '../retry';
 import { dynamodbSource } from '../sources/dynamodb';
 import { kinesisSource } from '../sources/kinesis';
+import { scanSource } from '../sources/scan';
 import type { DeadLetterStore } from './store';
 
 /** Where done letters go, beside the dead-letter prefix. */
@@ -42,6 +43,7 @@ export const TOMBSTONE_SECONDS = 25 * 3600;
 export const ADAPTERS: Partial<Record<SourceName, ChangeSource>> = {
   dynamodb: dynamodbSource,
   kinesis: kinesisSource,
+  scan: scanSource,
 };
 
 export type LetterOutcome =

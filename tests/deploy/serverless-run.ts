@@ -15,6 +15,8 @@ const SERVICE_FILES = [
   'esbuild.plugins.js',
   'deployment-bucket.plugin.js',
   'handler.ts',
+  'backfill-worker.ts',
+  'stepfunctions',
   'lib',
   'scripts',
   'events',

@@ -73,11 +73,17 @@ function capture() {
   };
 }
 
+const GC_NOTE =
+  'note: index.gc_deletes=25h: a backfill or reindex must finish within it, or an item deleted ' +
+  'while it runs may come back (raise INDEX_GC_DELETES for a longer run)';
+
 describe('scripts/setup-index.ts', () => {
-  it('creates a missing index with SigV4, in the configured region', async () => {
+  it('creates the first physical index behind the alias, with SigV4, in the configured region', async () => {
     // Arrange
-    const server = await standIn((method) =>
-      method === 'HEAD' ? { status: 404 } : { status: 200, body: { acknowledged: true } },
+    const server = await standIn((method, url) =>
+      method === 'HEAD' || url.startsWith('/_alias/')
+        ? { status: 404 }
+        : { status: 200, body: { acknowledged: true } },
     );
     const io = capture();
     try {
@@ -96,21 +102,24 @@ describe('scripts/setup-index.ts', () => {
       );
 
       // Assert
-      expect({ code, err: io.err }).toEqual({ code: 0, err: [] });
-      expect(io.out).toEqual([`created ${server.origin}/transactions`]);
+      expect({ code, err: io.err }).toEqual({ code: 0, err: [GC_NOTE] });
+      expect(io.out).toEqual([`created ${server.origin}/transactions-000001 (alias transactions)`]);
       expect(server.seen.map((s) => [s.method, s.url, s.signed])).toEqual([
+        ['GET', '/_alias/transactions', true],
         ['HEAD', '/transactions', true],
-        ['PUT', '/transactions', true],
+        ['HEAD', '/transactions-000001', true],
+        ['PUT', '/transactions-000001', true],
       ]);
-      expect(JSON.parse(server.seen[1]!.body)).toEqual(
-        indexBody({ shards: 1, replicas: 1, gcDeletes: '25h', service: 'es' }),
-      );
+      expect(JSON.parse(server.seen[3]!.body)).toEqual({
+        ...indexBody({ shards: 1, replicas: 1, gcDeletes: '25h', service: 'es' }),
+        aliases: { transactions: { is_write_index: true } },
+      });
     } finally {
       await server.close();
     }
   });
 
-  it('applies gc_deletes to an existing index and lists what else differs', async () => {
+  it('applies gc_deletes to an existing concrete index, lists what else differs and names the reindex', async () => {
     // Arrange
     const body = indexBody({ shards: 1, replicas: 0, gcDeletes: '25h', service: 'es' });
     const existing = {
@@ -119,10 +128,12 @@ describe('scripts/setup-index.ts', () => {
         mappings: { properties: { ...body.mappings.properties, amount: { type: 'float' } } },
       },
     };
-    const server = await standIn((method) =>
-      method === 'GET'
-        ? { status: 200, body: existing }
-        : { status: 200, body: { acknowledged: true } },
+    const server = await standIn((method, url) =>
+      url.startsWith('/_alias/')
+        ? { status: 404 }
+        : method === 'GET'
+          ? { status: 200, body: existing }
+          : { status: 200, body: { acknowledged: true } },
     );
     const io = capture();
     try {
@@ -137,34 +148,38 @@ describe('scripts/setup-index.ts', () => {
       // Assert
       expect(code).toBe(0);
       expect(server.seen.map((s) => `${s.method} ${s.url}`)).toEqual([
+        'GET /_alias/tx',
+        'HEAD /tx',
         'HEAD /tx',
         'GET /tx',
         'PUT /tx/_settings',
       ]);
-      expect(JSON.parse(server.seen[2]!.body)).toEqual({ index: { gc_deletes: '25h' } });
+      expect(JSON.parse(server.seen[4]!.body)).toEqual({ index: { gc_deletes: '25h' } });
+      expect(io.err[0]).toMatch(/tx is a concrete index, not an alias: run `npm run reindex/);
       expect(io.out).toEqual([
         `${server.origin}/tx already exists`,
         'applied index.gc_deletes=25h',
         'it differs from the expected settings/mappings:',
-        '  mappings.properties.amount.type: expected "scaled_float", index has "float" (fix: create a new index and reindex into it)',
+        '  mappings.properties.amount.type: expected "scaled_float", index has "float" (fix: npm run reindex -- --table <table>)',
       ]);
     } finally {
       await server.close();
     }
   });
 
-  it('says so when an existing index matches, and names the fix for each kind of difference', async () => {
+  it('checks the write index behind an existing alias, and names the fix for each kind of difference', async () => {
     // Arrange
     const body = indexBody({ shards: 1, replicas: 0, gcDeletes: '25h', service: 'es' });
     const settings = {
       index: { number_of_shards: '1', number_of_replicas: '0', gc_deletes: '25h' },
     };
-    const matching = { transactions: { settings, mappings: body.mappings } };
+    const matching = { 'transactions-000001': { settings, mappings: body.mappings } };
+    const alias = { 'transactions-000001': { aliases: { transactions: {} } } };
     const withoutAccount = Object.fromEntries(
       Object.entries(body.mappings.properties).filter(([k]) => k !== 'accountId'),
     );
     const differing = {
-      transactions: {
+      'transactions-000001': {
         settings: { index: { ...settings.index, number_of_replicas: '2' } },
         mappings: { properties: withoutAccount },
       },
@@ -173,8 +188,12 @@ describe('scripts/setup-index.ts', () => {
     const io2 = capture();
 
     // Act
-    const first = await standIn((m) =>
-      m === 'GET' ? { status: 200, body: matching } : { status: 200 },
+    const first = await standIn((m, url) =>
+      url.startsWith('/_alias/')
+        ? { status: 200, body: alias }
+        : m === 'GET'
+          ? { status: 200, body: matching }
+          : { status: 200 },
     );
     const code = await main(
       [],
@@ -183,8 +202,12 @@ describe('scripts/setup-index.ts', () => {
       io.warn,
     );
     await first.close();
-    const second = await standIn((m) =>
-      m === 'GET' ? { status: 200, body: differing } : { status: 200 },
+    const second = await standIn((m, url) =>
+      url.startsWith('/_alias/')
+        ? { status: 200, body: alias }
+        : m === 'GET'
+          ? { status: 200, body: differing }
+          : { status: 200 },
     );
     const code2 = await main(
       [],
@@ -197,13 +220,13 @@ describe('scripts/setup-index.ts', () => {
     // Assert
     expect(code).toBe(0);
     expect(io.out).toEqual([
-      `${first.origin}/transactions already exists`,
+      `${first.origin}/transactions-000001 (alias transactions) already exists`,
       'its settings and mappings match',
     ]);
     expect(code2).toBe(0);
     expect(io2.out.slice(2)).toEqual([
-      '  settings.index.number_of_replicas: expected 0, index has "2" (fix: PUT /transactions/_settings)',
-      '  mappings.properties.accountId: expected {"type":"long"}, index has undefined (fix: PUT /transactions/_mapping)',
+      '  settings.index.number_of_replicas: expected 0, index has "2" (fix: PUT /transactions-000001/_settings)',
+      '  mappings.properties.accountId: expected {"type":"long"}, index has undefined (fix: PUT /transactions-000001/_mapping)',
     ]);
   });
 
@@ -223,7 +246,7 @@ describe('scripts/setup-index.ts', () => {
       // Assert
       expect(code).toBe(1);
       expect(io.err).toEqual([
-        `index setup failed for ${server.origin}/transactions: IndexSetupError: HEAD /transactions answered HTTP 403: no error detail`,
+        `index setup failed for ${server.origin}/transactions: AliasError: GET /_alias/transactions answered HTTP 403: no error detail`,
       ]);
     } finally {
       await server.close();
@@ -272,12 +295,15 @@ describe('scripts/setup-index.ts', () => {
 
     // Assert
     expect({ code: result.code, stderr: result.stderr }).toEqual({ code: 0, stderr: '' });
-    const body = indexBody({ shards: 1, replicas: 0, gcDeletes: '25h', service: 'es' });
+    const body = {
+      ...indexBody({ shards: 1, replicas: 0, gcDeletes: '25h', service: 'es' }),
+      aliases: { transactions: { is_write_index: true } },
+    };
     expect(result.stdout).toBe(
-      'dry run: nothing is sent. To create the index, setup sends:\n' +
-        `PUT /transactions\n${JSON.stringify(body, null, 2)}\n` +
+      'dry run: nothing is sent. On a fresh cluster, setup creates transactions-000001 behind the alias transactions:\n' +
+        `PUT /transactions-000001\n${JSON.stringify(body, null, 2)}\n` +
         'If the index already exists and its gc_deletes differs, setup sends:\n' +
-        `PUT /transactions/_settings\n${JSON.stringify({ index: { gc_deletes: '25h' } }, null, 2)}\n`,
+        `PUT /transactions-000001/_settings\n${JSON.stringify({ index: { gc_deletes: '25h' } }, null, 2)}\n`,
     );
   }, 30_000);
 
@@ -296,7 +322,7 @@ describe('scripts/setup-index.ts', () => {
     // Assert
     expect(code).toBe(0);
     expect(io.out).toHaveLength(1);
-    expect(io.out[0]).toContain('PUT /transactions\n');
+    expect(io.out[0]).toContain('PUT /transactions-000001\n');
     expect(io.out[0]).not.toContain('settings');
   });
 });
