@@ -169,6 +169,17 @@ export class Stack {
     return found[0] as [string, CfnResource];
   }
 
+  /**
+   * The created resource with this logical id, which must be of `type`: for types the stack
+   * creates more than one of (functions, roles), so a test names the one it means.
+   */
+  byId(id: string, type: string): CfnResource {
+    const found = this.resources[id];
+    if (found === undefined) throw new Error(`no created resource ${id}`);
+    if (found.Type !== type) throw new Error(`${id} is a ${found.Type}, not a ${type}`);
+    return found;
+  }
+
   ofType(type: string): [string, CfnResource][] {
     return Object.entries(this.resources).filter(([, r]) => r.Type === type);
   }

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { loadConfig } from '../../lib/config';
 import { emptySummary } from '../../lib/ledger';
 import { createEmf } from '../../lib/metrics';
-import { policyStatements, Stack, type CfnTemplate } from './cfn';
+import { policyStatements, Stack, type CfnTemplate, type PolicyStatement } from './cfn';
 import { cleanEnv, copyService, runNode, runServerless, zipEntries } from './serverless-run';
 
 const EXISTING_STREAM =
@@ -92,9 +92,20 @@ interface FunctionProperties {
   Timeout: number;
   Environment: { Variables: Record<string, unknown> };
 }
+/** The indexer, by its logical id: the stack also creates the backfill worker function. */
 function fn(stack: Stack): FunctionProperties {
-  return stack.one('AWS::Lambda::Function')[1].Properties as unknown as FunctionProperties;
+  return stack.byId('IndexerLambdaFunction', 'AWS::Lambda::Function')
+    .Properties as unknown as FunctionProperties;
 }
+/** Statements of one role's inline policies, by the role's logical id. */
+function roleStatements(stack: Stack, role: string): PolicyStatement[] {
+  stack.byId(role, 'AWS::IAM::Role');
+  return policyStatements(stack)
+    .filter((s) => s.where === `${role} (role policy)`)
+    .map((s) => s.statement);
+}
+const INDEXER_ROLE = 'IamRoleLambdaExecution';
+const WORKER_ROLE = 'BackfillWorkerRole';
 function env(stack: Stack): Record<string, unknown> {
   return fn(stack).Environment.Variables as Record<string, unknown>;
 }
@@ -229,11 +240,96 @@ describe.each(SETS)('serverless package (%s)', (name) => {
     }
   });
 
-  it('lets the role only POST to /<index>/_bulk (es) or use the collection (aoss), and write dead letters', () => {
+  it('creates the indexer and the backfill worker, each with its own role', () => {
+    // Act
+    const functions = Object.fromEntries(stack().ofType('AWS::Lambda::Function'));
+    const roles = stack()
+      .ofType('AWS::IAM::Role')
+      .map(([id]) => id)
+      .sort();
+
+    // Assert
+    expect(Object.keys(functions).sort()).toEqual([
+      'BackfillSegmentLambdaFunction',
+      'IndexerLambdaFunction',
+    ]);
+    expect(functions.IndexerLambdaFunction!.Properties?.Role).toBe(`{{${INDEXER_ROLE}.Arn}}`);
+    expect(functions.BackfillSegmentLambdaFunction!.Properties).toMatchObject({
+      Handler: 'backfill-worker.handler',
+      Role: `{{${WORKER_ROLE}.Arn}}`,
+    });
+    expect(roles).toEqual(['BackfillStateMachineRole', WORKER_ROLE, INDEXER_ROLE].sort());
+    expect(
+      stack().byId(WORKER_ROLE, 'AWS::IAM::Role').Properties?.AssumeRolePolicyDocument,
+    ).toEqual({
+      Version: '2012-10-17',
+      Statement: [
+        {
+          Effect: 'Allow',
+          Principal: { Service: 'lambda.amazonaws.com' },
+          Action: 'sts:AssumeRole',
+        },
+      ],
+    });
+    // The state machine's role may invoke the worker and no other function.
+    expect(
+      roleStatements(stack(), 'BackfillStateMachineRole').filter((s) =>
+        actions(s).some((a) => a.startsWith('lambda:')),
+      ),
+    ).toEqual([
+      {
+        Effect: 'Allow',
+        Action: ['lambda:InvokeFunction'],
+        Resource: ['{{BackfillSegmentLambdaFunction.Arn}}'],
+      },
+    ]);
+  });
+
+  it("lets the backfill worker's role only scan the table, POST to the alias's and the physical indices' _bulk, write dead letters and log", () => {
+    // Act
+    const worker = roleStatements(stack(), WORKER_ROLE);
+
+    // Assert
+    const domain = name === 'create' ? CREATED_DOMAIN_ARN : EXISTING_DOMAIN_ARN;
+    const search =
+      name === 'aoss'
+        ? { Effect: 'Allow', Action: ['aoss:APIAccessAll'], Resource: [COLLECTION_ARN] }
+        : {
+            Effect: 'Allow',
+            Action: ['es:ESHttpPost'],
+            Resource: [`${domain}/transactions/_bulk`, `${domain}/transactions-*/_bulk`],
+          };
+    expect(worker).toEqual([
+      {
+        Effect: 'Allow',
+        Action: ['dynamodb:Scan', 'dynamodb:DescribeTable'],
+        Resource: ['arn:aws:dynamodb:eu-central-1:123456789012:table/UsersTransactions'],
+      },
+      search,
+      {
+        Effect: 'Allow',
+        Action: ['s3:PutObject'],
+        Resource: ['arn:aws:s3:::{{Ref:DeadLetterBucket}}/dead-letter/*'],
+      },
+      {
+        Effect: 'Allow',
+        Action: ['kms:GenerateDataKey', 'kms:Decrypt'],
+        Resource: ['{{StageKey.Arn}}'],
+        Condition: { StringEquals: { 'kms:ViaService': ['s3.eu-central-1.amazonaws.com'] } },
+      },
+      {
+        Effect: 'Allow',
+        Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        Resource: [
+          'arn:aws:logs:eu-central-1:123456789012:log-group:/aws/lambda/dynamodb-opensearch-indexer-dev-backfillSegment:*',
+        ],
+      },
+    ]);
+  });
+
+  it('lets the indexer role only POST to /<index>/_bulk (es) or use the collection (aoss), and write dead letters', () => {
     // Arrange
-    const role = policyStatements(stack())
-      .filter((s) => s.where.endsWith('(role policy)'))
-      .map((s) => s.statement);
+    const role = roleStatements(stack(), INDEXER_ROLE);
     const byAction = (prefix: string) =>
       role.filter((s) => actions(s).some((a) => a.startsWith(prefix)));
 
@@ -245,9 +341,11 @@ describe.each(SETS)('serverless package (%s)', (name) => {
       ]);
     } else {
       const domain = name === 'create' ? CREATED_DOMAIN_ARN : EXISTING_DOMAIN_ARN;
+      // Only the alias: `/transactions-*/_bulk` belongs to the backfill worker's role alone.
       expect(search).toEqual([
         { Effect: 'Allow', Action: ['es:ESHttpPost'], Resource: [`${domain}/transactions/_bulk`] },
       ]);
+      expect(JSON.stringify(role)).not.toContain('transactions-*');
     }
     expect(byAction('s3:')).toEqual([
       {
@@ -323,6 +421,16 @@ describe.each(SETS)('serverless package (%s)', (name) => {
         Principal: { AWS: '{{IamRoleLambdaExecution.Arn}}' },
         Action: ['es:ESHttpPost'],
         Resource: `${CREATED_DOMAIN_ARN}/transactions/_bulk`,
+      },
+      {
+        Sid: 'BackfillBulkOnly',
+        Effect: 'Allow',
+        Principal: { AWS: `{{${WORKER_ROLE}.Arn}}` },
+        Action: ['es:ESHttpPost'],
+        Resource: [
+          `${CREATED_DOMAIN_ARN}/transactions/_bulk`,
+          `${CREATED_DOMAIN_ARN}/transactions-*/_bulk`,
+        ],
       },
     ]);
   });
@@ -819,7 +927,7 @@ describe.each(['kinesis', 'kinesis-existing'] as const)('serverless package (%s)
   it('lets the role read only that stream, and nothing of the DynamoDB stream', () => {
     // Arrange
     const all = policyStatements(stack()).filter(
-      (s) => s.where.endsWith('(role policy)') || s.where === 'IndexerKinesisReadPolicy',
+      (s) => s.where === `${INDEXER_ROLE} (role policy)` || s.where === 'IndexerKinesisReadPolicy',
     );
     const kinesis = all.filter((s) => actions(s.statement).some((a) => a.startsWith('kinesis:')));
 

@@ -13,6 +13,9 @@ const CREDENTIALS = { accessKeyId: 'AKIAIOSFODNN7EXAMPLE', secretAccessKey: 'sec
 const INDEXER_ARN = 'arn:aws:iam::123456789012:role/dynamodb-opensearch-indexer-prod-lambdaRole';
 const ADMIN_ARN = 'arn:aws:iam::123456789012:role/Admin';
 const API = '/_plugins/_security/api';
+const GC_NOTE =
+  'note: index.gc_deletes=25h: a backfill or reindex must finish within it, or an item deleted ' +
+  'while it runs may come back (raise INDEX_GC_DELETES for a longer run)';
 const MASTER = { user: 'dashboards-admin', password: 'Xy7!generated-by-secrets-manager' };
 
 interface Seen {
@@ -22,7 +25,11 @@ interface Seen {
   readonly auth: 'sigv4' | 'basic' | 'none';
 }
 
-/** Answers like a domain with FGAC: the master user's mapping exists, the index does not. */
+/**
+ * Answers like a domain with FGAC on a fresh cluster: the master user's mapping exists, neither the
+ * alias nor any index does (GET /_alias/<name> answers 404 for an unknown alias: rest-api-spec
+ * `indices.get_alias`).
+ */
 async function fgacDomain() {
   const verifier = new Sigv4Verifier({
     region: 'eu-west-1',
@@ -48,12 +55,14 @@ async function fgacDomain() {
       const [status, out] =
         method === 'HEAD'
           ? [404, undefined]
-          : method === 'GET'
-            ? [
-                200,
-                { [url.split('/').pop() as string]: { backend_roles: [], users: [MASTER.user] } },
-              ]
-            : [200, { status: 'OK' }];
+          : method === 'GET' && url.startsWith('/_alias/')
+            ? [404, { error: 'alias [transactions] missing', status: 404 }]
+            : method === 'GET'
+              ? [
+                  200,
+                  { [url.split('/').pop() as string]: { backend_roles: [], users: [MASTER.user] } },
+                ]
+              : [200, { status: 'OK' }];
       const text = out === undefined ? '' : JSON.stringify(out);
       res.writeHead(status, { 'content-type': 'application/json' });
       res.end(method === 'HEAD' ? undefined : text);
@@ -75,7 +84,7 @@ function capture() {
 }
 
 describe('scripts/setup-index.ts --fgac', () => {
-  it('maps the indexer and the admin role as the master user (basic auth), then creates the index', async () => {
+  it('maps the indexer and the admin role as the master user (basic auth), then creates the first index behind the alias', async () => {
     // Arrange
     const domain = await fgacDomain();
     const io = capture();
@@ -96,7 +105,7 @@ describe('scripts/setup-index.ts --fgac', () => {
       );
 
       // Assert
-      expect({ code, err: io.err }).toEqual({ code: 0, err: [] });
+      expect({ code, err: io.err }).toEqual({ code: 0, err: [GC_NOTE] });
       expect(domain.seen.map((s) => [s.method, s.url, s.auth])).toEqual([
         ['PUT', `${API}/roles/indexer_writer`, 'basic'],
         ['PUT', `${API}/rolesmapping/indexer_writer`, 'basic'],
@@ -104,8 +113,10 @@ describe('scripts/setup-index.ts --fgac', () => {
         ['PUT', `${API}/rolesmapping/all_access`, 'basic'],
         ['GET', `${API}/rolesmapping/security_manager`, 'basic'],
         ['PUT', `${API}/rolesmapping/security_manager`, 'basic'],
+        ['GET', '/_alias/transactions', 'basic'],
         ['HEAD', '/transactions', 'basic'],
-        ['PUT', '/transactions', 'basic'],
+        ['HEAD', '/transactions-000001', 'basic'],
+        ['PUT', '/transactions-000001', 'basic'],
       ]);
       expect(JSON.parse(domain.seen[0]!.body)).toEqual(
         indexerRoleDefinition(['transactions', 'transactions-*']),
@@ -121,8 +132,12 @@ describe('scripts/setup-index.ts --fgac', () => {
         `applied mapping indexer_writer = ${INDEXER_ARN}`,
         `applied mapping all_access += ${ADMIN_ARN}`,
         `applied mapping security_manager += ${ADMIN_ARN}`,
-        `created ${domain.origin}/transactions`,
+        `created ${domain.origin}/transactions-000001 (alias transactions)`,
       ]);
+      // The first physical index is created as the alias's write index, in the same request.
+      expect(JSON.parse(domain.seen[9]!.body)).toMatchObject({
+        aliases: { transactions: { is_write_index: true } },
+      });
     } finally {
       await domain.close();
     }
@@ -148,12 +163,14 @@ describe('scripts/setup-index.ts --fgac', () => {
       );
 
       // Assert
-      expect(code).toBe(0);
+      expect({ code, err: io.err }).toEqual({ code: 0, err: [GC_NOTE] });
       expect(domain.seen.map((s) => [s.method, s.url, s.auth])).toEqual([
         ['PUT', `${API}/roles/indexer_writer`, 'sigv4'],
         ['PUT', `${API}/rolesmapping/indexer_writer`, 'sigv4'],
+        ['GET', '/_alias/transactions', 'sigv4'],
         ['HEAD', '/transactions', 'sigv4'],
-        ['PUT', '/transactions', 'sigv4'],
+        ['HEAD', '/transactions-000001', 'sigv4'],
+        ['PUT', '/transactions-000001', 'sigv4'],
       ]);
     } finally {
       await domain.close();
