@@ -110,10 +110,13 @@ function newestSourceMtime(root: string): number {
   return newest;
 }
 
+/** The indexer's zip: the stack also packages the backfill worker (backfillSegment.zip). */
+const INDEXER_ZIP = 'indexer.zip';
+const INDEXER_RESOURCE = 'IndexerLambdaFunction';
+
 function zipIn(dir: string): string | undefined {
   if (!existsSync(dir)) return undefined;
-  const zips = readdirSync(dir).filter((f) => f.endsWith('.zip'));
-  return zips.length > 0 ? join(dir, zips[0] as string) : undefined;
+  return readdirSync(dir).includes(INDEXER_ZIP) ? join(dir, INDEXER_ZIP) : undefined;
 }
 
 interface TemplateFunction {
@@ -129,8 +132,8 @@ function readTemplate(dir: string): TemplateFunction | undefined {
   const template = JSON.parse(readFileSync(file, 'utf8')) as {
     Resources?: Record<string, { Type?: string; Properties?: Record<string, unknown> }>;
   };
-  for (const resource of Object.values(template.Resources ?? {})) {
-    if (resource.Type !== 'AWS::Lambda::Function') continue;
+  const resource = template.Resources?.[INDEXER_RESOURCE];
+  if (resource?.Type === 'AWS::Lambda::Function') {
     const props = resource.Properties ?? {};
     const variables =
       (props.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {};
