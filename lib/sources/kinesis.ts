@@ -86,10 +86,25 @@ function changeMicros(dynamodb: unknown): number {
   return micros;
 }
 
+/**
+ * Changes decoded by `change`, so `identity` (asked for every record when the batch's freshness
+ * is published, and for logs and dead letters) does not decode the base64 and JSON a second time.
+ * Weak: an entry lives as long as its record, i.e. one invocation.
+ */
+const decoded = new WeakMap<object, Record<string, unknown>>();
+
+function decodedChange(record: unknown): Record<string, unknown> {
+  return (
+    (record !== null && typeof record === 'object' ? decoded.get(record) : undefined) ??
+    decodeDynamodbChange(record)
+  );
+}
+
 export const kinesisSource: ChangeSource = {
   name: 'kinesis',
   change(record: unknown, _position: number, options: RecordOptions): Change {
     const change = decodeDynamodbChange(record);
+    decoded.set(record as object, change);
     if (options.sourceTable !== undefined && change.tableName !== options.sourceTable) {
       throw new MalformedRecordError(
         'OtherTable',
@@ -111,7 +126,7 @@ export const kinesisSource: ChangeSource = {
     let eventName: string | undefined;
     let micros: number | undefined;
     try {
-      const change = decodeDynamodbChange(record);
+      const change = decodedChange(record);
       if (typeof change.eventName === 'string') eventName = change.eventName;
       const dynamodb = change.dynamodb as { ApproximateCreationDateTime?: unknown } | undefined;
       micros = creationMicros(dynamodb?.ApproximateCreationDateTime);
