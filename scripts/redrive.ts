@@ -278,7 +278,12 @@ async function failureQueue(
   let report: FailureQueueReport;
   try {
     report = await redriveFailureQueue(
-      { dryRun: args.dryRun, limit: args.limit, table: args.table },
+      {
+        dryRun: args.dryRun,
+        limit: args.limit,
+        table: args.table,
+        sourceTable: config.sourceTable,
+      },
       {
         queue,
         readers: { dynamodb, kinesis },

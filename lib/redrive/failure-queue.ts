@@ -130,6 +130,8 @@ export interface FailureQueueOptions {
   readonly limit: number | undefined;
   /** --table: the table to backfill for aged-out ranges (else taken from the stream ARN). */
   readonly table: string | undefined;
+  /** SOURCE_TABLE: the table when the stream ARN names none (a Kinesis stream). */
+  readonly sourceTable?: string | undefined;
   readonly coreBatch?: number;
 }
 
@@ -213,8 +215,12 @@ export function tableOfStream(streamArn: string): string | undefined {
   return /^arn:[^:]+:dynamodb:[^:]*:[^:]*:table\/([^/]+)\/stream\//.exec(streamArn)?.[1];
 }
 
-export function backfillCommand(range: BatchRange, table: string | undefined): string {
-  const name = table ?? tableOfStream(range.streamArn) ?? '<table>';
+export function backfillCommand(
+  range: BatchRange,
+  table: string | undefined,
+  sourceTable?: string,
+): string {
+  const name = table ?? tableOfStream(range.streamArn) ?? sourceTable ?? '<table>';
   return `npm run backfill -- --table ${name}`;
 }
 
@@ -288,7 +294,7 @@ async function redriveMessage(
       outcome: 'aged-out',
       range,
       detail: read.detail,
-      repair: backfillCommand(range, options.table),
+      repair: backfillCommand(range, options.table, options.sourceTable),
     };
   }
   if (read.kind === 'incomplete') {

@@ -16,10 +16,18 @@ import {
   type StreamRecordInput,
 } from '../support/dynamodb-streams-stand-in';
 import { E2eHarness, resolveTarget } from '../support/harness';
-import { onFailureMessage, type BatchRecord } from '../support/lambda-on-failure';
+import { KinesisShard, kinesisSequenceNumber } from '../support/kinesis-shard';
+import { KinesisStandIn } from '../support/kinesis-stand-in';
+import {
+  kinesisOnFailureMessage,
+  onFailureMessage,
+  type BatchRecord,
+  type KinesisBatchRecord,
+} from '../support/lambda-on-failure';
 import { SqsStandIn } from '../support/sqs-stand-in';
 import { compareDocument, TableModel, USERS_TRANSACTIONS } from '../support/table-model';
-import { runStream } from './scenarios';
+import { runKinesis } from './kinesis-scenarios';
+import { DEFAULT_ESM, runStream } from './scenarios';
 
 const ROOT = path.resolve(__dirname, '../..');
 const KEY_ATTRIBUTES = 'userId,transactionId';
@@ -78,12 +86,15 @@ describe('npm run redrive -- failure-queue (against the stand-ins)', () => {
   let h: E2eHarness;
   let sqs: SqsStandIn;
   let streams: DynamoDBStreamsStandIn;
+  let kinesis: KinesisStandIn;
   beforeAll(async () => {
     h = await E2eHarness.start({ target: resolveTarget('source') });
     sqs = await SqsStandIn.start({ region: h.region });
     streams = await DynamoDBStreamsStandIn.start({ region: h.region });
+    kinesis = await KinesisStandIn.start();
   });
   afterAll(async () => {
+    await kinesis?.close();
     await sqs?.close();
     await streams?.close();
     await h?.close();
@@ -97,6 +108,7 @@ describe('npm run redrive -- failure-queue (against the stand-ins)', () => {
       FAILURE_QUEUE_URL: queueUrl,
       AWS_ENDPOINT_URL_SQS: sqs.url,
       AWS_ENDPOINT_URL_DYNAMODB_STREAMS: streams.url,
+      AWS_ENDPOINT_URL_KINESIS: kinesis.url,
     };
   }
 
@@ -288,6 +300,113 @@ describe('npm run redrive -- failure-queue (against the stand-ins)', () => {
     expect(left.map((m) => m.body.includes('DDBStreamBatchInfo'))).toEqual([true, false]);
     expect(left.every((m) => m.invisibleUntil <= Date.now())).toBe(true);
   }, 120_000);
+
+  it('re-drives Kinesis ranges (KinesisBatchInfo) from the data stream, never over a newer document', async () => {
+    // Prepare: the table streams into Kinesis; the cluster answers 503 for 12|2 and 12|5 until
+    // the mapping gives up on their batches.
+    await h.newScenario();
+    await h.createIndex({});
+    const queueUrl = sqs.createQueue(`${QUEUE}-5`);
+    const t = new TableModel(USERS_TRANSACTIONS, { seed: 31 });
+    for (let i = 0; i < 8; i++) {
+      t.put({ userId: { N: '12' }, transactionId: { N: String(i) }, amount: { N: `${i}.25` } });
+      if (i % 3 === 2) t.tick();
+    }
+    const shard = new KinesisShard(t, { precision: 'MICROSECOND' });
+    shard.deliverChanges();
+    const failing = await runKinesis(h, shard, {
+      env: { KEY_ATTRIBUTES },
+      esm: { batchSize: 3, maximumRetryAttempts: 1, timeoutMs: 2500 },
+      arm: () => h.standIn.faults.failItems({ ids: ['12|2', '12|5'], status: 503, times: 1000 }),
+    });
+    expect(failing.sim.onFailure.length).toBeGreaterThanOrEqual(2);
+    // Later the cluster is back and 12|2 changes again; the function indexes that change.
+    h.standIn.faults.reset();
+    t.tick();
+    t.update({ userId: { N: '12' }, transactionId: { N: '2' } }, { set: { amount: { N: '99' } } });
+    const from = shard.records.length;
+    shard.deliverChanges(t.records.length - 1);
+    const later = shard.records.slice(from);
+    const handler = h.loadHandler({ KEY_ATTRIBUTES, SOURCE_TABLE: t.schema.tableName });
+    const sim = h.simulator(
+      handler as never,
+      {
+        ...DEFAULT_ESM,
+        identifierOf: kinesisSequenceNumber,
+      } as never,
+    );
+    sim.append(later as never[]);
+    await sim.runToEnd();
+    h.restoreEnv();
+    const newer = (await h.readIndex()).get('12|2');
+    expect(newer && JSON.parse(newer.rawSource)).toMatchObject({ amount: 99 });
+    const streamArn = shard.records[0]!.eventSourceARN;
+    const shardId = 'shardId-000000000000';
+    kinesis.putRecords(streamArn, shardId, shard.records);
+    for (const lost of failing.sim.onFailure) {
+      const message = kinesisOnFailureMessage({
+        streamArn,
+        shardId,
+        records: lost.records as unknown as KinesisBatchRecord[],
+      });
+      sqs.send(`${QUEUE}-5`, JSON.stringify(message));
+    }
+    const io = capture();
+
+    // Act
+    const code = await main(
+      ['failure-queue'],
+      { ...operatorEnv(queueUrl), SOURCE_TABLE: t.schema.tableName },
+      io,
+    );
+
+    // Assert
+    expect({ code, lines: io.lines, errors: io.errors }).toMatchObject({ code: 0, errors: [] });
+    const index = await h.readIndex();
+    for (const { keys, item } of t.finalItems()) {
+      const doc = index.get(documentId(keys, ['userId', 'transactionId']));
+      expect(doc && compareDocument(item, doc.rawSource)).toBeNull();
+    }
+    expect(index.size).toBe(t.finalItems().length);
+    expect(index.get('12|2')).toEqual(newer);
+    expect(sqs.messages(`${QUEUE}-5`)).toEqual([]);
+    expect(kinesis.counts()).toMatchObject({ GetShardIterator: failing.sim.onFailure.length });
+  }, 180_000);
+
+  it('reports a Kinesis range whose first records were trimmed as aged out, with SOURCE_TABLE to backfill', async () => {
+    // Prepare
+    await h.newScenario();
+    await h.createIndex({});
+    const queueUrl = sqs.createQueue(`${QUEUE}-6`);
+    const t = new TableModel(USERS_TRANSACTIONS, { seed: 32 });
+    for (let i = 0; i < 3; i++) t.put({ userId: { N: '13' }, transactionId: { N: String(i) } });
+    const shard = new KinesisShard(t, { precision: 'MILLISECOND', tableName: 'Renamed' });
+    shard.deliverChanges();
+    const streamArn = `${shard.records[0]!.eventSourceARN}-aged`;
+    kinesis.putRecords(streamArn, 'shardId-000000000000', shard.records);
+    kinesis.trim(streamArn, 'shardId-000000000000', shard.records[1]!.kinesis.sequenceNumber);
+    const message = kinesisOnFailureMessage({
+      streamArn,
+      shardId: 'shardId-000000000000',
+      records: shard.records as unknown as KinesisBatchRecord[],
+    });
+    sqs.send(`${QUEUE}-6`, JSON.stringify(message));
+    const io = capture();
+
+    // Act
+    const code = await main(
+      ['failure-queue'],
+      { ...operatorEnv(queueUrl), SOURCE_TABLE: 'Renamed' },
+      io,
+    );
+
+    // Assert
+    expect(code).toBe(1);
+    expect(io.lines.join('\n')).toMatch(/^aged-out .*first record is now/m);
+    expect(io.lines.join('\n')).toContain('repair: npm run backfill -- --table Renamed');
+    expect((await h.readIndex()).size).toBe(0);
+    expect(sqs.messages(`${QUEUE}-6`)).toHaveLength(1);
+  }, 60_000);
 
   it.each([
     [

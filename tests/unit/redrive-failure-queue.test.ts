@@ -430,6 +430,26 @@ describe('parseMessage', () => {
     expect(tableOfStream(STREAM_ARN)).toBe('UsersTransactions');
     expect(tableOfStream(KINESIS_ARN)).toBeUndefined();
   });
+
+  it.each([
+    ['--table first', STREAM_ARN, 'Renamed', 'Other', 'Renamed'],
+    ['the stream ARN', STREAM_ARN, undefined, 'Other', 'UsersTransactions'],
+    ['SOURCE_TABLE for a Kinesis stream', KINESIS_ARN, undefined, 'Other', 'Other'],
+    ['a placeholder when nothing names it', KINESIS_ARN, undefined, undefined, '<table>'],
+  ])('names the table to backfill: %s', (_name, streamArn, table, sourceTable, expected) => {
+    const range: BatchRange = {
+      kind: 'dynamodb',
+      streamArn,
+      shardId: 's',
+      start: '1',
+      end: '2',
+      batchSize: 1,
+    };
+
+    expect(backfillCommand(range, table, sourceTable)).toBe(
+      `npm run backfill -- --table ${expected}`,
+    );
+  });
 });
 
 describe('redriveFailureQueue', () => {
@@ -582,9 +602,6 @@ describe('redriveFailureQueue', () => {
     expect(fake.calls).toEqual([]);
     expect(queue.ids()).toEqual(['m1']);
     expect(queue.calls).toContain('release m1');
-    expect(
-      backfillCommand(parseMessage(JSON.stringify(ddbMessage('1', '2'))) as BatchRange, 'Renamed'),
-    ).toBe('npm run backfill -- --table Renamed');
   });
 
   it('reports malformed messages, leaves them alone and carries on', async () => {
