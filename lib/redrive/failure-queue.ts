@@ -229,13 +229,14 @@ export async function redriveFailureQueue(
   deps: FailureQueueDeps,
 ): Promise<FailureQueueReport> {
   const report = emptyFailureQueueReport();
-  const held: QueueMessage[] = [];
+  // Messages that stay, by id, with their latest receipt (the one a release must name).
+  const held = new Map<string, QueueMessage>();
   const seen = new Set<string>();
   const settle = (message: QueueMessage, result: MessageResult): void => {
     report.counts[result.outcome]++;
     if (!GONE.has(result.outcome)) {
       report.left.push(result);
-      held.push(message);
+      held.set(message.id, message);
     }
     deps.onMessage?.(result, report);
   };
@@ -254,6 +255,9 @@ export async function redriveFailureQueue(
         visibility,
         RECEIVE_WAIT_S,
       );
+      // A message received again (its visibility ran out during a long run) is not handled twice;
+      // its new receipt replaces the old one, which no longer releases it.
+      for (const m of messages) if (held.has(m.id)) held.set(m.id, m);
       const fresh = messages.filter((m) => !seen.has(m.id));
       if (fresh.length === 0) break;
       for (const message of fresh) {
@@ -264,7 +268,7 @@ export async function redriveFailureQueue(
     }
   } finally {
     // Left messages are visible again for the next run and the queue's alarm.
-    await Promise.all(held.map((m) => deps.queue.release(m).catch(() => undefined)));
+    await Promise.all([...held.values()].map((m) => deps.queue.release(m).catch(() => undefined)));
   }
   return report;
 }

@@ -88,8 +88,10 @@ class MemoryQueue implements FailureQueue {
     const at = this.messages.findIndex((m) => m.id === message.id);
     if (at >= 0) this.messages.splice(at, 1);
   }
+  readonly releasedHandles: string[] = [];
   async release(message: QueueMessage): Promise<void> {
     this.calls.push(`release ${message.id}`);
+    this.releasedHandles.push(message.receiptHandle);
     const m = this.messages.find((x) => x.id === message.id);
     if (m) m.hidden = false;
   }
@@ -728,9 +730,10 @@ describe('redriveFailureQueue', () => {
     // Act
     const { report } = await run(leaky, { dynamodb: fakeReader(aged) });
 
-    // Assert
+    // Assert: released with the receipt of its latest receive.
     expect(report.seen).toBe(1);
     expect(report.left.map((r) => r.outcome)).toEqual(['aged-out']);
+    expect(queue.releasedHandles).toEqual(['rh-2-m1']);
   });
 
   it('re-drives a Kinesis range through the Kinesis adapter with its time versions', async () => {
