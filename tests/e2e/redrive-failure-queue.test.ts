@@ -408,6 +408,32 @@ describe('npm run redrive -- failure-queue (against the stand-ins)', () => {
     expect(sqs.messages(`${QUEUE}-6`)).toHaveLength(1);
   }, 60_000);
 
+  it('stops after --limit messages and says more wait (exit 1)', async () => {
+    // Prepare
+    await h.newScenario();
+    await h.createIndex({});
+    const queueUrl = sqs.createQueue(`${QUEUE}-7`);
+    const t = new TableModel(USERS_TRANSACTIONS, { seed: 9 });
+    for (let i = 0; i < 2; i++) t.put({ userId: { N: '14' }, transactionId: { N: String(i) } });
+    const { arn, shardId } = tableStream(t.records);
+    enqueue(queueUrl, arn, shardId, t.records.slice(0, 1));
+    enqueue(queueUrl, arn, shardId, t.records.slice(1));
+    const io = capture();
+
+    // Act
+    const code = await main(['failure-queue', '--limit', '1'], operatorEnv(queueUrl), io);
+
+    // Assert
+    expect(code).toBe(1);
+    expect([...(await h.readIndex()).keys()]).toEqual(['14|0']);
+    const left = sqs.messages(`${QUEUE}-7`);
+    expect(left).toHaveLength(1);
+    expect(left[0]!.receiveCount).toBe(0);
+    expect(io.lines[io.lines.length - 1]).toMatch(
+      /1 messages: 1 re-driven and deleted.*; --limit reached, more messages wait$/,
+    );
+  }, 60_000);
+
   it.each([
     [
       'a queue that does not exist',
