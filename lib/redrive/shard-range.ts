@@ -9,6 +9,8 @@
  * or 128 (Kinesis) digits, so they are compared as integers in text form, never as floats.
  */
 
+import { IndexerError } from '../errors';
+
 /** `a` vs `b` as non-negative decimal integers: -1, 0 or 1. Leading zeros do not count. */
 export function compareSequence(a: string, b: string): number {
   const x = a.replace(/^0+(?=\d)/, '');
@@ -42,8 +44,11 @@ export type RangeRead<R> =
   | { readonly kind: 'incomplete'; readonly detail: string };
 
 /** TrimmedDataAccessException, or a shard or stream that no longer exists. */
-export class RangeAgedOutError extends Error {
+export class RangeAgedOutError extends IndexerError {
   override name = 'RangeAgedOutError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
 }
 
 export interface ReadRangeOptions {
