@@ -247,7 +247,11 @@ export async function redriveFailureQueue(
       if (room <= 0) {
         // Stopped by --limit: does anything else wait? (Counted, not received: every receive
         // counts towards the queue's maxReceiveCount.)
-        report.more = (await deps.queue.waiting()) > 0;
+        // Without an answer (no sqs:GetQueueAttributes), assume so: the exit code then says 1.
+        report.more = await deps.queue.waiting().then(
+          (n) => n > 0,
+          () => true,
+        );
         break;
       }
       const messages = await deps.queue.receive(

@@ -716,6 +716,25 @@ describe('redriveFailureQueue', () => {
     expect(anythingLeftInQueue(report)).toBe(true);
   });
 
+  it('assumes more messages wait after --limit when the queue cannot count them', async () => {
+    const queue = new MemoryQueue();
+    queue.send(ddbMessage(sequenceNumber(1), sequenceNumber(1)));
+    queue.waiting = async () => {
+      throw Object.assign(new Error('not authorized to perform: sqs:GetQueueAttributes'), {
+        name: 'AccessDenied',
+      });
+    };
+
+    const { report } = await run(
+      queue,
+      { dynamodb: fakeReader(shards()) },
+      { options: { limit: 1 } },
+    );
+
+    expect(report.counts.redriven).toBe(1);
+    expect(report.more).toBe(true);
+  });
+
   it('never handles a message twice in one run, even when the queue answers it again', async () => {
     // Prepare: a queue whose visibility timeout does not hide anything.
     const queue = new MemoryQueue();
