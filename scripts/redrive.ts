@@ -308,6 +308,7 @@ async function failureQueue(
   io.progress?.done();
   for (const left of report.left) io.out(messageLine(left));
   io.out(queueSummaryLine(queueUrl, report, args.dryRun));
+  if (report.stoppedBy !== undefined) io.out(`stopped early: ${report.stoppedBy}`);
   if (
     deadLetterSink === undefined &&
     !args.dryRun &&

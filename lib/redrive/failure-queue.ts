@@ -123,6 +123,8 @@ export interface FailureQueueReport {
   seen: number;
   /** The limit stopped the run while the queue still answered messages. */
   more: boolean;
+  /** Why the run stopped early: the queue could not be read after some messages were handled. */
+  stoppedBy?: string;
 }
 
 export interface FailureQueueOptions {
@@ -254,7 +256,9 @@ export async function redriveFailureQueue(
         );
         break;
       }
-      const messages = await deps.queue.receive(
+      const messages = await receiveOrStop(
+        deps.queue,
+        report,
         Math.min(room, RECEIVE_MAX),
         visibility,
         RECEIVE_WAIT_S,
@@ -275,6 +279,27 @@ export async function redriveFailureQueue(
     await Promise.all([...held.values()].map((m) => deps.queue.release(m).catch(() => undefined)));
   }
   return report;
+}
+
+/**
+ * ReceiveMessage. A queue that cannot be read at all fails the run (exit 2); one that stops
+ * answering after messages were handled ends it, so what was done is still reported.
+ */
+async function receiveOrStop(
+  queue: FailureQueue,
+  report: FailureQueueReport,
+  max: number,
+  visibilityTimeoutS: number,
+  waitS: number,
+): Promise<readonly QueueMessage[]> {
+  try {
+    return await queue.receive(max, visibilityTimeoutS, waitS);
+  } catch (error) {
+    if (report.seen === 0) throw error;
+    report.more = true;
+    report.stoppedBy = describeError(error);
+    return [];
+  }
 }
 
 async function redriveMessage(

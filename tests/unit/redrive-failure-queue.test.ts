@@ -3,6 +3,7 @@ import {
   backfillCommand,
   DRY_RUN_VISIBILITY_TIMEOUT_S,
   parseMessage,
+  QueueUnavailableError,
   redriveFailureQueue,
   tableOfStream,
   VISIBILITY_TIMEOUT_S,
@@ -733,6 +734,35 @@ describe('redriveFailureQueue', () => {
 
     expect(report.counts.redriven).toBe(1);
     expect(report.more).toBe(true);
+  });
+
+  it.each([
+    ['fails the run when the first receive fails', 0],
+    ['ends the run and keeps its report when a later receive fails', 1],
+  ])('a queue that cannot be read %s', async (_name, before) => {
+    // Prepare
+    const queue = new MemoryQueue();
+    queue.send(ddbMessage(sequenceNumber(1), sequenceNumber(1)));
+    const receive = queue.receive.bind(queue);
+    let calls = 0;
+    queue.receive = async (max, visibility) => {
+      if (calls++ >= before)
+        throw new QueueUnavailableError('cannot receive: KMS.AccessDeniedException');
+      return receive(max, visibility);
+    };
+
+    // Act
+    const outcome = await run(queue, { dynamodb: fakeReader(shards()) }).catch((e: unknown) => e);
+
+    // Assert
+    if (before === 0) {
+      expect(outcome).toBeInstanceOf(QueueUnavailableError);
+    } else {
+      const { report } = outcome as RunResult;
+      expect(report.counts.redriven).toBe(1);
+      expect(report.stoppedBy).toMatch(/KMS.AccessDeniedException/);
+      expect(anythingLeftInQueue(report)).toBe(true);
+    }
   });
 
   it('never handles a message twice in one run, even when the queue answers it again', async () => {
