@@ -8,13 +8,14 @@
  * KEY_ATTRIBUTES, DEAD_LETTER_BUCKET, DEAD_LETTER_PREFIX, AWS_REGION, ...), plus FAILURE_QUEUE_URL,
  * and runs with the operator's credentials (the AWS default chain): the handler's role stays
  * write-only. Local endpoints: AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL_SQS,
- * AWS_ENDPOINT_URL_DYNAMODB_STREAMS. docs/deploy.md lists the IAM rights each command needs.
+ * AWS_ENDPOINT_URL_DYNAMODB_STREAMS, AWS_ENDPOINT_URL_KINESIS. docs/deploy.md lists the IAM rights each command needs.
  *
  * Exit codes: 0 nothing is left, 1 something is left (reported line by line), 2 the command
  * could not run (usage, configuration, a bucket or queue that cannot be read).
  */
 import { loadConfig, type Config } from '../lib/config';
 import { defaultCredentials } from '../lib/credentials';
+import { createS3DeadLetterSink } from '../lib/dead-letter';
 import { describeError } from '../lib/errors';
 import { createLogger, type Logger } from '../lib/logger';
 import type { BatchDependencies } from '../lib/process-batch';
@@ -24,7 +25,19 @@ import {
   type LetterResult,
   type RedriveReport,
 } from '../lib/redrive/dead-letters';
+import {
+  anythingLeftInQueue,
+  QueueUnavailableError,
+  redriveFailureQueue,
+  type FailureQueueReport,
+  type MessageResult,
+} from '../lib/redrive/failure-queue';
 import { createProgress, type Progress } from '../lib/redrive/progress';
+import { createSqsQueue, regionOfQueueUrl } from '../lib/redrive/sqs-queue';
+import {
+  createDynamodbStreamReader,
+  createKinesisStreamReader,
+} from '../lib/redrive/stream-reader';
 import { createS3Store } from '../lib/redrive/s3-store';
 import { StoreUnavailableError, type DeadLetterStore } from '../lib/redrive/store';
 import { createSearchClient } from '../lib/search-client';
@@ -143,8 +156,7 @@ export async function main(
     args.verbose ? (line) => process.stderr.write(line) : () => undefined,
   );
   if (args.what === 'dead-letters') return deadLetters(args, config, env, logger, io, seams);
-  io.err('failure-queue: not available in this version');
-  return 2;
+  return failureQueue(args, config, env, logger, io);
 }
 
 async function deadLetters(
@@ -207,6 +219,160 @@ async function deadLetters(
     );
   }
   return anythingLeft(report) ? 1 : 0;
+}
+
+async function failureQueue(
+  args: CliArgs,
+  config: Config,
+  env: Env,
+  logger: Logger,
+  io: CliIo,
+): Promise<number> {
+  const queueUrl = args.queueUrl ?? nonEmpty(env.FAILURE_QUEUE_URL);
+  if (queueUrl === undefined) {
+    io.err(
+      'no queue: set FAILURE_QUEUE_URL (the stack output FailureQueueUrl) or pass --queue-url',
+    );
+    return 2;
+  }
+  const region = config.region !== '' ? config.region : regionOfQueueUrl(queueUrl);
+  if (region === undefined) {
+    io.err('AWS_REGION is required');
+    return 2;
+  }
+  let endpoints: Record<'sqs' | 'streams' | 'kinesis', URL | undefined>;
+  try {
+    endpoints = {
+      sqs: endpointFrom(env, 'AWS_ENDPOINT_URL_SQS'),
+      streams: endpointFrom(env, 'AWS_ENDPOINT_URL_DYNAMODB_STREAMS'),
+      kinesis: endpointFrom(env, 'AWS_ENDPOINT_URL_KINESIS'),
+    };
+  } catch (error) {
+    io.err((error as Error).message);
+    return 2;
+  }
+  // The SDK clients get the same credentials as the search client: from `env` first.
+  const credentials = defaultCredentials(env);
+  const queue = createSqsQueue({ queueUrl, region, endpoint: endpoints.sqs, credentials });
+  const dynamodb = createDynamodbStreamReader({
+    region,
+    endpoint: endpoints.streams,
+    credentials,
+  });
+  const kinesis = createKinesisStreamReader({ region, endpoint: endpoints.kinesis, credentials });
+  const search = coreSearch(config, env);
+  // Records the index rejects go where the Lambda puts them: a record re-read from the stream
+  // has no other copy once its message is deleted. Without a bucket they stay not done, and so
+  // does their message.
+  const deadLetterSink =
+    config.dryRun || config.deadLetterBucket === undefined
+      ? undefined
+      : createS3DeadLetterSink({
+          bucket: config.deadLetterBucket,
+          prefix: config.deadLetterPrefix,
+          region: config.region,
+          index: config.index,
+          endpoint: config.s3Endpoint,
+          getCredentials: credentials,
+        });
+  let report: FailureQueueReport;
+  try {
+    report = await redriveFailureQueue(
+      {
+        dryRun: args.dryRun,
+        limit: args.limit,
+        table: args.table,
+        sourceTable: config.sourceTable,
+      },
+      {
+        queue,
+        readers: { dynamodb, kinesis },
+        core: { ...coreDeps(config, search, logger), deadLetters: deadLetterSink },
+        onMessage: (_result, r) => io.progress?.update(queueProgressText(r)),
+      },
+    );
+  } catch (error) {
+    io.progress?.done();
+    io.err(
+      error instanceof QueueUnavailableError
+        ? error.message
+        : `re-drive failed: ${describeError(error)}`,
+    );
+    return 2;
+  } finally {
+    search?.close();
+    queue.close();
+    dynamodb.close();
+    kinesis.close();
+  }
+  io.progress?.done();
+  for (const left of report.left) io.out(messageLine(left));
+  io.out(queueSummaryLine(queueUrl, report, args.dryRun));
+  if (report.stoppedBy !== undefined) io.out(`stopped early: ${report.stoppedBy}`);
+  if (
+    deadLetterSink === undefined &&
+    !args.dryRun &&
+    report.left.some((m) => m.outcome === 'not-done')
+  ) {
+    io.out('note: DEAD_LETTER_BUCKET is not set, so records the index rejects keep their message');
+  }
+  return anythingLeftInQueue(report) ? 1 : 0;
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value === '' ? undefined : value;
+}
+
+/**
+ * A local endpoint from the environment. Passed to the client explicitly (as lib/config.ts does
+ * for S3) because the command reads the `env` it is given, not only process.env.
+ */
+function endpointFrom(env: Env, name: string): URL | undefined {
+  const raw = nonEmpty(env[name]);
+  if (raw === undefined) return undefined;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new RangeError(`${name} is not a URL (got "${raw}")`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new RangeError(`${name} must be an http(s) URL (got "${raw}")`);
+  }
+  return url;
+}
+
+function queueProgressText(r: FailureQueueReport): string {
+  const c = r.counts;
+  return `failure queue: ${r.seen} messages, ${c.redriven} re-driven, ${r.left.length} left; ${r.records.records} records`;
+}
+
+function messageLine(r: MessageResult): string {
+  const where =
+    r.range === undefined ? '' : `  ${r.range.shardId} ${r.range.start}..${r.range.end}`;
+  const received = r.receiveCount === undefined ? '' : `  (received ${r.receiveCount} times)`;
+  const repair = r.repair === undefined ? '' : `\n${' '.repeat(13)}repair: ${r.repair}`;
+  return `${r.outcome.padEnd(12)} ${r.messageId}${where}${r.detail === undefined ? '' : `  ${r.detail}`}${received}${repair}`;
+}
+
+function queueSummaryLine(where: string, r: FailureQueueReport, dryRun: boolean): string {
+  const c = r.counts;
+  const s = r.records;
+  const parts = dryRun
+    ? [`${c['would-redrive']} would be re-driven`]
+    : [
+        `${c.redriven} re-driven and deleted`,
+        `${c['not-done']} not done`,
+        `${c['delete-failed']} done but not deleted`,
+      ];
+  parts.push(`${c['aged-out']} aged out`, `${c.unreadable} unreadable`, `${c.malformed} malformed`);
+  const records = dryRun
+    ? ''
+    : `; ${s.records} records: ${s.indexed} indexed, ${s.deleted + s.notFound} deleted, ` +
+      `${s.stale} already newer, ${s.superseded + s.skipped} superseded or skipped, ` +
+      `${s.deadLettered} dead-lettered, ${s.failed} not done`;
+  const more = r.more ? '; --limit reached, more messages wait' : '';
+  return `${dryRun ? 'dry run: ' : ''}${where}: ${r.seen} messages: ${parts.join(', ')}${records}${more}`;
 }
 
 function coreSearch(config: Config, env: Env): ReturnType<typeof createSearchClient> | undefined {

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { loadConfig } from '../../lib/config';
 import { emptySummary } from '../../lib/ledger';
 import { createEmf } from '../../lib/metrics';
+import { REPLAYED_PREFIX } from '../../lib/redrive/dead-letters';
 import { policyStatements, Stack, type CfnTemplate, type PolicyStatement } from './cfn';
 import { cleanEnv, copyService, runNode, runServerless, zipEntries } from './serverless-run';
 
@@ -432,6 +433,32 @@ describe.each(SETS)('serverless package (%s)', (name) => {
           `${CREATED_DOMAIN_ARN}/transactions-*/_bulk`,
         ],
       },
+    ]);
+  });
+
+  it('expires the letters a re-drive put back under replayed/ after 30 days, and nothing else by that rule', () => {
+    // Arrange
+    const p = stack().resources.DeadLetterBucket!.Properties as {
+      LifecycleConfiguration: { Rules: Array<Record<string, unknown>> };
+    };
+
+    // Act
+    // The prefix the dead-letters re-drive moves done letters to.
+    const rules = p.LifecycleConfiguration.Rules.filter((r) => r.Prefix === REPLAYED_PREFIX);
+
+    // Assert
+    expect(rules).toEqual([
+      {
+        Id: 'expire-replayed',
+        Status: 'Enabled',
+        Prefix: 'replayed/',
+        ExpirationInDays: 30,
+        NoncurrentVersionExpiration: { NoncurrentDays: 1 },
+      },
+    ]);
+    expect(p.LifecycleConfiguration.Rules.map((r) => r.Prefix)).toEqual([
+      'dead-letter/',
+      'replayed/',
     ]);
   });
 

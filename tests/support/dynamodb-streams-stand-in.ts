@@ -18,7 +18,9 @@
  *    {StartingSequenceNumber, EndingSequenceNumber (closed shards only)}, ParentShardId?}].
  *  - Records: `{eventID, eventName, eventVersion "1.1", eventSource "aws:dynamodb", awsRegion,
  *    dynamodb: {ApproximateCreationDateTime (epoch seconds), Keys, NewImage?, OldImage?,
- *    SequenceNumber, SizeBytes, StreamViewType}, userIdentity?}`. Sequence numbers are decimal
+ *    SequenceNumber, SizeBytes, StreamViewType}, userIdentity?}`; on the wire `userIdentity` is an
+ *    Identity `{PrincipalId, Type}` (API reference, "Identity"), where a Lambda event has
+ *    `{principalId, type}`; records are kept in the Lambda form. Sequence numbers are decimal
  *    strings compared as integers; retention is 24 hours (DynamoDB developer guide, "Streams").
  * The AT_SEQUENCE_NUMBER of a number that is not in the shard positions at the next record after
  * it (GUESS: the API reference does not say).
@@ -105,6 +107,15 @@ const trimmed = (): AwsJsonError =>
     'TrimmedDataAccessException',
     'The operation attempted to read past the oldest stream record in a shard.',
   );
+
+/** A stored record as GetRecords puts it on the wire (Identity members are capitalised). */
+function wireRecord(r: StoredStreamRecord): Record<string, unknown> {
+  if (r.userIdentity === undefined) return r as unknown as Record<string, unknown>;
+  return {
+    ...r,
+    userIdentity: { PrincipalId: r.userIdentity.principalId, Type: r.userIdentity.type },
+  };
+}
 
 export class DynamoDBStreamsStandIn {
   private readonly streams = new Map<string, Stream>();
@@ -395,7 +406,7 @@ export class DynamoDBStreamsStandIn {
         const end = shard.endingSequenceNumber;
         const exhausted = end !== undefined && next > BigInt(end);
         return {
-          Records: out,
+          Records: out.map(wireRecord),
           ...(exhausted ? {} : { NextShardIterator: this.issue(it.arn, it.shardId, next) }),
         };
       }

@@ -93,3 +93,64 @@ export function onFailureMessage(opts: {
     },
   };
 }
+
+/**
+ * The message Lambda sends to a Kinesis event source mapping's on-failure destination. Source:
+ * AWS Lambda developer guide, "Retain discarded batch records for a Kinesis Data Streams event
+ * source" (kinesis-on-failure-destination), example invocation record: the same requestContext,
+ * responseContext, version and timestamp, and `KinesisBatchInfo: {shardId, startSequenceNumber,
+ * endSequenceNumber, approximateArrivalOfFirstRecord, approximateArrivalOfLastRecord, batchSize,
+ * streamArn}` (arrival times as ISO 8601 with milliseconds in the example).
+ */
+export interface KinesisBatchInfo {
+  readonly shardId: string;
+  readonly startSequenceNumber: string;
+  readonly endSequenceNumber: string;
+  readonly approximateArrivalOfFirstRecord: string;
+  readonly approximateArrivalOfLastRecord: string;
+  readonly batchSize: number;
+  readonly streamArn: string;
+}
+
+/** The part of a Lambda Kinesis record the message is built from. */
+export interface KinesisBatchRecord {
+  readonly kinesis: {
+    readonly sequenceNumber: string;
+    readonly approximateArrivalTimestamp: number;
+  };
+}
+
+export function kinesisOnFailureMessage(opts: {
+  readonly streamArn: string;
+  readonly shardId: string;
+  readonly records: readonly KinesisBatchRecord[];
+  readonly at?: Date;
+}): Omit<OnFailureInvocationRecord, 'DDBStreamBatchInfo'> & {
+  readonly KinesisBatchInfo: KinesisBatchInfo;
+} {
+  const first = opts.records[0];
+  const last = opts.records[opts.records.length - 1];
+  if (!first || !last) throw new Error('an on-failure message describes at least one record');
+  const iso = (seconds: number): string => new Date(seconds * 1000).toISOString();
+  const envelope = onFailureMessage({
+    streamArn: opts.streamArn,
+    shardId: opts.shardId,
+    records: [{ dynamodb: { SequenceNumber: '0', ApproximateCreationDateTime: 0 } }],
+    ...(opts.at ? { at: opts.at } : {}),
+  });
+  return {
+    requestContext: envelope.requestContext,
+    responseContext: envelope.responseContext,
+    version: envelope.version,
+    timestamp: envelope.timestamp,
+    KinesisBatchInfo: {
+      shardId: opts.shardId,
+      startSequenceNumber: first.kinesis.sequenceNumber,
+      endSequenceNumber: last.kinesis.sequenceNumber,
+      approximateArrivalOfFirstRecord: iso(first.kinesis.approximateArrivalTimestamp),
+      approximateArrivalOfLastRecord: iso(last.kinesis.approximateArrivalTimestamp),
+      batchSize: opts.records.length,
+      streamArn: opts.streamArn,
+    },
+  };
+}
