@@ -6,8 +6,6 @@
  * (SQS, DynamoDB Streams, OpenSearch, S3), reads the ranges back from the stream and puts them in.
  * Run: npx jest tests/e2e/redrive-failure-queue.test.ts
  */
-import { spawn } from 'node:child_process';
-import path from 'node:path';
 import type { DynamoDBRecord } from 'aws-lambda';
 import { documentId } from '../../lib/ids';
 import { main, type CliIo } from '../../scripts/redrive';
@@ -15,6 +13,7 @@ import {
   DynamoDBStreamsStandIn,
   type StreamRecordInput,
 } from '../support/dynamodb-streams-stand-in';
+import { npmRun } from '../support/npm-run';
 import { E2eHarness, resolveTarget } from '../support/harness';
 import { KinesisShard, kinesisSequenceNumber } from '../support/kinesis-shard';
 import { KinesisStandIn } from '../support/kinesis-stand-in';
@@ -29,7 +28,6 @@ import { compareDocument, TableModel, USERS_TRANSACTIONS } from '../support/tabl
 import { runKinesis } from './kinesis-scenarios';
 import { DEFAULT_ESM, runStream } from './scenarios';
 
-const ROOT = path.resolve(__dirname, '../..');
 const KEY_ATTRIBUTES = 'userId,transactionId';
 const QUEUE = 'indexer-dev-failures';
 
@@ -63,24 +61,8 @@ function capture(): CliIo & { lines: string[]; errors: string[] } {
   };
 }
 
-function redriveChild(
-  args: readonly string[],
-  env: Record<string, string | undefined>,
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('npm', ['run', '--silent', 'redrive', '--', ...args], {
-      cwd: ROOT,
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const redriveChild = (args: readonly string[], env: Record<string, string | undefined>) =>
+  npmRun('redrive', args, env);
 
 describe('npm run redrive -- failure-queue (against the stand-ins)', () => {
   let h: E2eHarness;

@@ -5,34 +5,16 @@
  * records back.
  * Run: npx jest tests/e2e/redrive.test.ts
  */
-import { spawn } from 'node:child_process';
-import path from 'node:path';
 import { documentId } from '../../lib/ids';
+import { npmRun } from '../support/npm-run';
 import { E2eHarness, resolveTarget } from '../support/harness';
 import { compareDocument, TableModel, USERS_TRANSACTIONS } from '../support/table-model';
 import { runStream } from './scenarios';
 
-const ROOT = path.resolve(__dirname, '../..');
 const KEY_ATTRIBUTES = 'userId,transactionId';
 
-function redrive(
-  args: readonly string[],
-  env: Record<string, string | undefined>,
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('npm', ['run', '--silent', 'redrive', '--', ...args], {
-      cwd: ROOT,
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const redrive = (args: readonly string[], env: Record<string, string | undefined>) =>
+  npmRun('redrive', args, env);
 
 describe('npm run redrive -- dead-letters (against the stand-ins)', () => {
   let h: E2eHarness;
