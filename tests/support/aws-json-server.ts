@@ -167,3 +167,26 @@ export class AwsJsonServer {
     }
   }
 }
+
+/** What every stand-in built on an AwsJsonServer exposes to the tests. */
+export abstract class AwsJsonStandIn {
+  protected server!: AwsJsonServer;
+
+  /** Endpoint for clients (`endpoint`, or the service's AWS_ENDPOINT_URL_<SERVICE>). */
+  get url(): string {
+    return this.server.url;
+  }
+
+  get requests(): readonly AwsJsonRequestLog[] {
+    return this.server.requests;
+  }
+
+  /** Requests per operation. */
+  counts(): Record<string, number> {
+    return this.server.counts();
+  }
+
+  async close(): Promise<void> {
+    await this.server.close();
+  }
+}

@@ -27,7 +27,7 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
-import { AwsJsonError, AwsJsonServer, type AwsJsonRequestLog } from './aws-json-server';
+import { AwsJsonError, AwsJsonServer, AwsJsonStandIn } from './aws-json-server';
 
 const DAY_MS = 24 * 3600 * 1000;
 const ITERATOR_TTL_MS = 15 * 60 * 1000;
@@ -117,15 +117,15 @@ function wireRecord(r: StoredStreamRecord): Record<string, unknown> {
   };
 }
 
-export class DynamoDBStreamsStandIn {
+export class DynamoDBStreamsStandIn extends AwsJsonStandIn {
   private readonly streams = new Map<string, Stream>();
   private readonly iterators = new Map<string, Iterator>();
   private readonly now: () => number;
   private readonly region: string;
   private nextSeq = 100000000000000000000n;
-  private server!: AwsJsonServer;
 
   private constructor(private readonly options: DynamoDBStreamsStandInOptions) {
+    super();
     this.now = options.now ?? Date.now;
     this.region = options.region ?? 'us-east-1';
   }
@@ -141,23 +141,6 @@ export class DynamoDBStreamsStandIn {
       (op, body) => s.dispatch(op, body),
     );
     return s;
-  }
-
-  /** Endpoint for clients (`endpoint` or AWS_ENDPOINT_URL_DYNAMODB_STREAMS). */
-  get url(): string {
-    return this.server.url;
-  }
-
-  get requests(): readonly AwsJsonRequestLog[] {
-    return this.server.requests;
-  }
-
-  counts(): Record<string, number> {
-    return this.server.counts();
-  }
-
-  async close(): Promise<void> {
-    await this.server.close();
   }
 
   /** Adds a stream for a table with one open shard; returns the stream ARN. */

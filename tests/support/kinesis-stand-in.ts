@@ -18,7 +18,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { KinesisStreamRecord } from 'aws-lambda';
-import { AwsJsonError, AwsJsonServer, type AwsJsonRequestLog } from './aws-json-server';
+import { AwsJsonError, AwsJsonServer, AwsJsonStandIn } from './aws-json-server';
 
 const ITERATOR_TTL_MS = 5 * 60 * 1000;
 
@@ -38,12 +38,13 @@ interface Iterator {
 const notFound = (what: string): AwsJsonError =>
   new AwsJsonError(400, 'ResourceNotFoundException', `${what} not found.`);
 
-export class KinesisStandIn {
+export class KinesisStandIn extends AwsJsonStandIn {
   private readonly streams = new Map<string, Map<string, Shard>>();
   private readonly iterators = new Map<string, Iterator>();
-  private server!: AwsJsonServer;
 
-  private constructor(private readonly now: () => number) {}
+  private constructor(private readonly now: () => number) {
+    super();
+  }
 
   static async start(options: { now?: () => number } = {}): Promise<KinesisStandIn> {
     const s = new KinesisStandIn(options.now ?? Date.now);
@@ -52,23 +53,6 @@ export class KinesisStandIn {
       (op, body) => s.dispatch(op, body),
     );
     return s;
-  }
-
-  /** Endpoint for clients (`endpoint` or AWS_ENDPOINT_URL_KINESIS). */
-  get url(): string {
-    return this.server.url;
-  }
-
-  get requests(): readonly AwsJsonRequestLog[] {
-    return this.server.requests;
-  }
-
-  counts(): Record<string, number> {
-    return this.server.counts();
-  }
-
-  async close(): Promise<void> {
-    await this.server.close();
   }
 
   /** Puts Lambda-shaped records into a shard of a stream (created on first use). */

@@ -17,7 +17,7 @@
  *  - A missing queue is QueueDoesNotExist ("AWS.SimpleQueueService.NonExistentQueue").
  */
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { AwsJsonError, AwsJsonServer, type AwsJsonRequestLog } from './aws-json-server';
+import { AwsJsonError, AwsJsonServer, AwsJsonStandIn } from './aws-json-server';
 import type { Sigv4Credentials } from './sigv4-verifier';
 
 export const ACCOUNT_ID = '000000000000';
@@ -54,12 +54,12 @@ const queueMissing = (): AwsJsonError =>
     'x-amzn-query-error': 'AWS.SimpleQueueService.NonExistentQueue;Sender',
   });
 
-export class SqsStandIn {
+export class SqsStandIn extends AwsJsonStandIn {
   private readonly queues = new Map<string, Queue>();
   private readonly now: () => number;
-  private server!: AwsJsonServer;
 
   private constructor(readonly options: SqsStandInOptions) {
+    super();
     this.now = options.now ?? Date.now;
   }
 
@@ -82,24 +82,6 @@ export class SqsStandIn {
       (op, body) => s.dispatch(op, body),
     );
     return s;
-  }
-
-  /** Endpoint for clients (`endpoint` or AWS_ENDPOINT_URL_SQS). */
-  get url(): string {
-    return this.server.url;
-  }
-
-  get requests(): readonly AwsJsonRequestLog[] {
-    return this.server.requests;
-  }
-
-  /** Requests per operation. */
-  counts(): Record<string, number> {
-    return this.server.counts();
-  }
-
-  async close(): Promise<void> {
-    await this.server.close();
   }
 
   /** Creates a queue (idempotent) and returns its URL. */
