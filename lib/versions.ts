@@ -62,7 +62,8 @@ const TIEBREAK_BITS = 31;
 const TIEBREAK_MOD = 2 ** TIEBREAK_BITS;
 const TIEBREAK_INVERSE = 2 ** -TIEBREAK_BITS;
 export const MAX_SECONDS = 2 ** 32 - 1;
-const SEQUENCE_NUMBER = /^\d{1,64}$/;
+/** The longest SequenceNumber accepted (AWS documents 21 to 40 digits). */
+const SEQUENCE_NUMBER_MAX_DIGITS = 64;
 
 /** `sequenceNumber mod 2^31`, exactly, without BigInt or `%` on doubles (every step stays below 2^35). */
 export function sequenceTiebreak(sequenceNumber: string): number {
@@ -131,13 +132,27 @@ export function timestampVersion(micros: number): string {
 
 /** Checks a SequenceNumber: the record's identity for Lambda and its order in the shard. */
 export function checkSequenceNumber(sequenceNumber: unknown): string {
-  if (typeof sequenceNumber !== 'string' || !SEQUENCE_NUMBER.test(sequenceNumber)) {
+  if (typeof sequenceNumber !== 'string' || !isSequenceNumber(sequenceNumber)) {
     throw new MalformedRecordError(
       'InvalidSequenceNumber',
       'dynamodb.SequenceNumber is missing or not a decimal string',
     );
   }
   return sequenceNumber;
+}
+
+/**
+ * True for 1 to 64 ASCII digits (`/^\d{1,64}$/`), as a loop over the character codes: this runs for every record,
+ * and a loop over 21 digits costs a fraction of a regular expression call.
+ */
+function isSequenceNumber(text: string): boolean {
+  const length = text.length;
+  if (length === 0 || length > SEQUENCE_NUMBER_MAX_DIGITS) return false;
+  for (let i = 0; i < length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 48 || c > 57) return false;
+  }
+  return true;
 }
 
 const LIMB = 1e9;

@@ -197,6 +197,34 @@ describe('checkSequenceNumber', () => {
     expect(act).toThrow(expect.objectContaining({ errorType: 'InvalidSequenceNumber' }));
     expect(act).toThrow('dynamodb.SequenceNumber is missing or not a decimal string');
   });
+
+  it.each([
+    ['a digit next to "0" in ASCII', '12/4'],
+    ['a digit next to "9" in ASCII', '12:4'],
+    ['a trailing newline', '123\n'],
+    ['a non-ASCII digit', '12\u0664'],
+  ])('rejects %s', (_label, seq) => {
+    expect(() => checkSequenceNumber(seq)).toThrow(MalformedRecordError);
+  });
+
+  it('accepts exactly the texts of 1 to 64 ASCII digits (property)', () => {
+    const digitsOrNot = fc.oneof(
+      fc.stringMatching(/^\d{1,70}$/),
+      fc.string({ maxLength: 70 }),
+      fc.string({ unit: fc.constantFrom('0', '9', '/', ':', '5', '\n'), maxLength: 66 }),
+    );
+    fc.assert(
+      fc.property(digitsOrNot, (seq) => {
+        let accepted = true;
+        try {
+          checkSequenceNumber(seq);
+        } catch {
+          accepted = false;
+        }
+        return accepted === /^[0-9]{1,64}$/.test(seq);
+      }),
+    );
+  });
 });
 
 describe('conflictingVersion', () => {
