@@ -169,22 +169,63 @@ export function externalVersion(
 ): string {
   const seconds = creationSeconds(approximateCreationDateTime);
   const tiebreak = sequenceTiebreak(sequenceNumber);
-  // seconds * 2^31 exceeds 2^53 after 1970 + 48 days. Without BigInt (this runs for every record):
-  // base-10^9 limbs (small integers, cheap to print), with seconds = a * 10^4 + b, so every
-  // product and sum below stays under 2^53:
+  if (seconds !== high.seconds) setHigh(seconds);
+  // seconds * 2^31 + tiebreak: the tiebreak (< 2^31) is added to the low limb of the high part,
+  // which carries at most 3 into the limbs above it.
+  let low = high.low + tiebreak;
+  const up = Math.floor(low / LIMB);
+  low -= up * LIMB;
+  let prefix = high.prefixes[up];
+  if (prefix === undefined) {
+    prefix = prefixText(high.mid + up, high.carry);
+    high.prefixes[up] = prefix;
+  }
+  return prefix === '' ? `${low}` : prefix + limbText(low);
+}
+
+/**
+ * seconds * 2^31 in base-10^9 limbs, for the last second seen, with the decimal text of the limbs
+ * above the low one for each carry out of it (filled as met). The records of a batch share a few
+ * seconds, so most versions cost one tiebreak, one addition and one nine-digit text; the digits
+ * are exactly those of the full computation, which the tests compare with BigInt.
+ */
+const high = {
+  seconds: -1,
+  low: 0,
+  mid: 0,
+  carry: 0,
+  prefixes: [undefined, undefined, undefined, undefined] as (string | undefined)[],
+};
+
+function setHigh(seconds: number): void {
+  // seconds * 2^31 exceeds 2^53 after 1970 + 48 days. Without BigInt: base-10^9 limbs (small
+  // integers, cheap to print), with seconds = a * 10^4 + b, so every product and sum below stays
+  // under 2^53:
   // seconds * 2^31 = (a * 2 * 10^4 + b * 2) * 10^9 + a * 147483648 * 10^4 + b * 147483648
   const a = Math.floor(seconds / SECONDS_LIMB);
   const b = seconds - a * SECONDS_LIMB;
   const part = a * MOD_LOW;
   const partHigh = Math.floor(part / PART_LIMB); // part * 10^4 = partHigh * 10^9 + rest * 10^4
-  let low = b * MOD_LOW + tiebreak + (part - partHigh * PART_LIMB) * SECONDS_LIMB;
+  let low = b * MOD_LOW + (part - partHigh * PART_LIMB) * SECONDS_LIMB;
   let carry = Math.floor(low / LIMB);
   low -= carry * LIMB;
   let mid = (a * SECONDS_LIMB + b) * MOD_HIGH + partHigh + carry;
   carry = Math.floor(mid / LIMB);
   mid -= carry * LIMB;
-  if (carry > 0) return `${carry}${limbText(mid)}${limbText(low)}`;
-  return mid > 0 ? `${mid}${limbText(low)}` : `${low}`;
+  high.seconds = seconds;
+  high.low = low;
+  high.mid = mid;
+  high.carry = carry;
+  high.prefixes.fill(undefined);
+}
+
+/** The decimal text of carry * 10^18 + mid * 10^9 without its low limb; '' when it is zero. */
+function prefixText(mid: number, carry: number): string {
+  const over = Math.floor(mid / LIMB);
+  const top = carry + over;
+  const rest = mid - over * LIMB;
+  if (top > 0) return `${top}${limbText(rest)}`;
+  return rest > 0 ? `${rest}` : '';
 }
 
 /** A base-10^9 limb below the top one: nine digits. */

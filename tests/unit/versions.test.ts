@@ -99,6 +99,35 @@ describe('externalVersion', () => {
     );
   });
 
+  it('is exact for runs of changes in the same second, as a batch has them', () => {
+    // Prepare: a few seconds, each shared by several sequence numbers, in any order.
+    const runs = fc.array(
+      fc.tuple(seconds, fc.array(sequenceNumbers, { minLength: 1, maxLength: 8 })),
+      {
+        minLength: 1,
+        maxLength: 6,
+      },
+    );
+
+    fc.assert(
+      fc.property(runs, fc.boolean(), (secondRuns, interleave) => {
+        const calls = secondRuns.flatMap(([s, seqs]) => seqs.map((seq) => [s, seq] as const));
+        if (interleave) calls.sort((x, y) => x[1].localeCompare(y[1]));
+        // Act + Assert
+        return calls.every(([s, seq]) => externalVersion(s, seq) === expectedVersion(s, seq));
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it.each([
+    ['no carry out of the low limb', 1_764_633_600, ['0', '1', '288627199']],
+    ['each carry out of the low limb', 1_764_633_600, ['288627200', '1288627200', '2147483647']],
+    ['a value below 10^9 and above it', 0, ['999999999', '1000000000', '5']],
+  ])('is exact for one second with %s', (_label, s, seqs) => {
+    for (const seq of seqs) expect(externalVersion(s, seq)).toBe(expectedVersion(s, seq));
+  });
+
   // Where the BigInt-free computation carries between its base-10^9 limbs or prints leading zeros.
   it.each([
     { seconds: 0, seq: '0' },
