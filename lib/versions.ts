@@ -65,16 +65,31 @@ export const MAX_SECONDS = 2 ** 32 - 1;
 /** The longest SequenceNumber accepted (AWS documents 21 to 40 digits). */
 const SEQUENCE_NUMBER_MAX_DIGITS = 64;
 
-/** `sequenceNumber mod 2^31`, exactly, without BigInt or `%` on doubles (every step stays below 2^35). */
+/**
+ * `sequenceNumber mod 2^31`, exactly, without BigInt or `%` on doubles. Six digits are read at a
+ * time and reduced once: r * 10^6 + chunk stays below 2^31 * 10^6 + 10^6 < 2^53, so every step is
+ * exact, and a 21-digit number takes four reductions rather than 21.
+ */
 export function sequenceTiebreak(sequenceNumber: string): number {
+  const length = sequenceNumber.length;
   let r = 0;
-  for (let i = 0; i < sequenceNumber.length; i++) {
-    const x = r * 10 + (sequenceNumber.charCodeAt(i) - 48);
+  let i = 0;
+  while (i < length) {
+    const end = Math.min(i + TIEBREAK_CHUNK_DIGITS, length);
+    let chunk = 0;
+    let scale = 1;
+    for (; i < end; i++) {
+      chunk = chunk * 10 + (sequenceNumber.charCodeAt(i) - 48);
+      scale *= 10;
+    }
+    const x = r * scale + chunk;
     // x - floor(x / 2^31) * 2^31, exact (a power of two); cheaper than % on a non-Smi.
     r = x - Math.floor(x * TIEBREAK_INVERSE) * TIEBREAK_MOD;
   }
   return r;
 }
+
+const TIEBREAK_CHUNK_DIGITS = 6;
 
 /**
  * Whole epoch seconds. Lambda sends seconds; a millisecond value (Kinesis Data Streams for

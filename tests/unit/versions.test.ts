@@ -33,6 +33,15 @@ describe('sequenceTiebreak', () => {
     );
   });
 
+  it('equals BigInt(seq) % 2^31 for every length from 1 to 64 digits, all nines included', () => {
+    const allNines = Array.from({ length: 64 }, (_, i) => '9'.repeat(i + 1));
+    const anyDigits = fc.sample(fc.stringMatching(/^[0-9]{1,64}$/), 2_000);
+
+    for (const seq of [...allNines, ...anyDigits]) {
+      expect(sequenceTiebreak(seq)).toBe(Number(BigInt(seq) % TWO_31));
+    }
+  });
+
   it.each([
     ['0', 0],
     ['2147483647', 2147483647],
