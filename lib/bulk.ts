@@ -58,15 +58,26 @@ export function encodeOperation(operation: Operation): EncodedOperation {
 /**
  * Operations in order -> encoded, with room for all of them reserved first, so a batch's lines
  * are one region of one slab and its request body needs no copy (`bulkBody`).
+ *
+ * The room is the batch's length in code units (its UTF-8 size when it is ASCII, as nearly all
+ * bulk lines are) plus twice its longest operation, so the last lines still find room for their
+ * worst case (`encodeLines`). Reserving the worst case for every line instead would triple the
+ * off-heap memory each batch takes, which V8 counts towards full garbage collections. Lines that
+ * do not fit (much non-ASCII text) start a new slab, and bulkBody then copies.
  */
 export function encodeOperations(operations: readonly Operation[]): EncodedOperation[] {
-  let most = 0;
+  let chars = 0;
+  let longest = 0;
   for (const operation of operations) {
-    // As much as encodeLines reserves for it: 3 bytes a code unit of the action and document lines.
-    const actionChars = ACTION_CHARS + 6 * operation.id.length + 2;
-    most += 3 * (actionChars + (operation.kind === 'index' ? operation.source.length + 1 : 0));
+    const n =
+      ACTION_CHARS +
+      operation.id.length +
+      2 +
+      (operation.kind === 'index' ? operation.source.length + 1 : 0);
+    chars += n;
+    if (n > longest) longest = n;
   }
-  reserve(most);
+  reserve(chars + 2 * longest);
   const encoded = new Array<EncodedOperation>(operations.length);
   for (let i = 0; i < operations.length; i++) {
     encoded[i] = encodeOperation(operations[i] as Operation);
@@ -85,10 +96,7 @@ export function encodeOperations(operations: readonly Operation[]): EncodedOpera
 const SLAB_BYTES = 256 * 1024;
 let slab = Buffer.allocUnsafe(0);
 let slabUsed = 0;
-/**
- * An action line's length without its JSON id, at its longest: a delete with a 20-digit version.
- * The JSON id is at most 6 characters a code unit (`\u001f`) and its two quotes.
- */
+/** An action line's length without its id: a delete with a 20-digit version, at the longest. */
 const ACTION_CHARS =
   '{"delete":{"_id":,"version":18446744073709551616,"version_type":"external"}}\n'.length;
 
