@@ -13,41 +13,116 @@ export interface BulkItemResult {
 }
 
 /**
- * An operation with its NDJSON lines, built once and re-sent as is on retries, and its exact
- * UTF-8 size, so chunks are packed by bytes and each request body is encoded in one pass.
+ * An operation with its NDJSON lines, encoded to UTF-8 once and re-sent as is on retries. The
+ * bytes live in a shared slab (see `encodeLines`), so a chunk of operations encoded one after
+ * another is one region of memory, and its request body needs no copy at all (`bulkBody`).
  */
 export class EncodedOperation {
   constructor(
     readonly operation: Operation,
-    /** The action line, newline included. */
-    readonly action: string,
-    /** The document line without its newline (index operations only). */
-    readonly source: string | undefined,
+    /** The slab holding the lines; only `[start, start + bytes)` is this operation's. */
+    readonly slab: Buffer,
+    readonly start: number,
+    /** The exact UTF-8 size of the lines, newlines included: chunks are packed by it. */
     readonly bytes: number,
   ) {}
   /** The NDJSON text (for tests and dry-run logs). */
   get lines(): string {
-    return this.source === undefined ? this.action : `${this.action}${this.source}\n`;
+    return this.slab.toString('utf8', this.start, this.start + this.bytes);
   }
 }
 
 /**
  * The action line (and document line for `index`). `_index` is left out because requests go to
- * `/<index>/_bulk`, which lets IAM scope the indexer to that index.
+ * `/<index>/_bulk`, which lets IAM scope the indexer to that index. Each action line is one
+ * template (no partial strings per part), and the lines are encoded right here, where they are
+ * made: the encoder's return value is the exact UTF-8 size, so no separate byte count is taken.
  */
 export function encodeOperation(operation: Operation): EncodedOperation {
-  const versionPart =
-    operation.version === undefined
-      ? ''
-      : `,"version":${operation.version},"version_type":"external"`;
-  const meta = `{"_id":${JSON.stringify(operation.id)}${versionPart}}`;
+  const id = JSON.stringify(operation.id);
+  const { version } = operation;
   if (operation.kind === 'delete') {
-    const action = `{"delete":${meta}}\n`;
-    return new EncodedOperation(operation, action, undefined, Buffer.byteLength(action));
+    const action =
+      version === undefined
+        ? `{"delete":{"_id":${id}}}\n`
+        : `{"delete":{"_id":${id},"version":${version},"version_type":"external"}}\n`;
+    return encodeLines(operation, action, undefined);
   }
-  const action = `{"index":${meta}}\n`;
-  const bytes = Buffer.byteLength(action) + Buffer.byteLength(operation.source) + 1;
-  return new EncodedOperation(operation, action, operation.source, bytes);
+  const action =
+    version === undefined
+      ? `{"index":{"_id":${id}}}\n`
+      : `{"index":{"_id":${id},"version":${version},"version_type":"external"}}\n`;
+  return encodeLines(operation, action, operation.source);
+}
+
+/**
+ * Operations in order -> encoded, with room for all of them reserved first, so a batch's lines
+ * are one region of one slab and its request body needs no copy (`bulkBody`).
+ *
+ * The room is the batch's length in code units (its UTF-8 size when it is ASCII, as nearly all
+ * bulk lines are) plus twice its longest operation, so the last lines still find room for their
+ * worst case (`encodeLines`). Reserving the worst case for every line instead would triple the
+ * off-heap memory each batch takes, which V8 counts towards full garbage collections. Lines that
+ * do not fit (much non-ASCII text) start a new slab, and bulkBody then copies.
+ */
+export function encodeOperations(operations: readonly Operation[]): EncodedOperation[] {
+  let chars = 0;
+  let longest = 0;
+  for (const operation of operations) {
+    const n =
+      ACTION_CHARS +
+      operation.id.length +
+      2 +
+      (operation.kind === 'index' ? operation.source.length + 1 : 0);
+    chars += n;
+    if (n > longest) longest = n;
+  }
+  reserve(chars + 2 * longest);
+  const encoded = new Array<EncodedOperation>(operations.length);
+  for (let i = 0; i < operations.length; i++) {
+    encoded[i] = encodeOperation(operations[i] as Operation);
+  }
+  return encoded;
+}
+
+/**
+ * Encoded lines are appended to a slab of memory shared by all operations (the way Buffer's own
+ * pool hands out small buffers), never overwritten once written: a new slab is started when the
+ * rest of the current one might not hold the next lines. One slab holds a batch of small items,
+ * so its request body is a view of the slab rather than a fresh buffer and a second copy. The
+ * current slab outlives the batch (the next batch writes after it); only its written part is
+ * resident memory, since reserved room that is never written is never touched.
+ */
+const SLAB_BYTES = 256 * 1024;
+let slab = Buffer.allocUnsafe(0);
+let slabUsed = 0;
+/** An action line's length without its id: a delete with a 20-digit version, at the longest. */
+const ACTION_CHARS =
+  '{"delete":{"_id":,"version":18446744073709551616,"version_type":"external"}}\n'.length;
+
+/** Makes sure the current slab has `bytes` of room left. */
+function reserve(bytes: number): void {
+  if (slab.length - slabUsed < bytes) {
+    slab = Buffer.allocUnsafe(Math.max(SLAB_BYTES, bytes));
+    slabUsed = 0;
+  }
+}
+
+function encodeLines(
+  operation: Operation,
+  action: string,
+  source: string | undefined,
+): EncodedOperation {
+  // UTF-8 takes at most 3 bytes per UTF-16 code unit: this much room always suffices.
+  reserve(3 * (action.length + (source === undefined ? 0 : source.length + 1)));
+  const start = slabUsed;
+  let at = start + slab.write(action, start);
+  if (source !== undefined) {
+    at += slab.write(source, at);
+    slab[at++] = 0x0a;
+  }
+  slabUsed = at;
+  return new EncodedOperation(operation, slab, start, at - start);
 }
 
 /**
@@ -75,21 +150,28 @@ export function chunkByBytes<T extends { readonly bytes: number }>(
 }
 
 /**
- * The request body: the chunk's lines encoded straight into one buffer of the known size, so
- * nothing downstream (Content-Length, the SigV4 payload hash, the socket write) has to scan or
- * re-encode text, and no intermediate string or buffer is built per operation.
+ * The request body: the chunk's encoded lines in order, as one buffer of the exact size, so
+ * nothing downstream (Content-Length, the SigV4 payload hash, the socket write) scans or
+ * re-encodes text. Lines encoded one after another in one slab are already that body: it is
+ * returned as a view, without a copy (the slab is never written there again). Otherwise (a
+ * retry of some items, a chunk across two slabs) the pieces are copied into a new buffer.
  */
 export function bulkBody(chunk: readonly EncodedOperation[]): Buffer {
-  let total = 0;
-  for (const item of chunk) total += item.bytes;
+  const first = chunk[0];
+  if (first === undefined) return Buffer.alloc(0);
+  let total = first.bytes;
+  let adjacent = true;
+  for (let i = 1; i < chunk.length; i++) {
+    const item = chunk[i] as EncodedOperation;
+    const before = chunk[i - 1] as EncodedOperation;
+    if (item.slab !== before.slab || item.start !== before.start + before.bytes) adjacent = false;
+    total += item.bytes;
+  }
+  if (adjacent) return first.slab.subarray(first.start, first.start + total);
   const body = Buffer.allocUnsafe(total);
   let at = 0;
   for (const item of chunk) {
-    at += body.write(item.action, at);
-    if (item.source !== undefined) {
-      at += body.write(item.source, at);
-      body[at++] = 0x0a;
-    }
+    at += item.slab.copy(body, at, item.start, item.start + item.bytes);
   }
   return body;
 }

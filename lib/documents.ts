@@ -6,10 +6,12 @@
  * rounded (`3.14159265358979323846` -> `3.141592653589793`). Here every `N` reaches the JSON digit
  * for digit, so a lossless reader gets back what DynamoDB stores.
  *
- * How, cheaply: the item becomes a plain object and V8's native `JSON.stringify` writes it. An `N`
- * whose text survives a round trip through a double (`String(Number(n)) === n`, true for almost
- * every real amount, id and count) goes in as a number and comes out as the same text. Any other
- * `N` goes in as a marker string, and the few markers are swapped for the exact digits afterwards.
+ * How, cheaply: the JSON text is written in one pass over the item, straight from the attribute
+ * values. A number goes out as the digits DynamoDB holds (only a spelling JSON does not allow is
+ * respelled, `jsonNumber`), so no number is parsed into a double and printed back; strings, names
+ * and string sets go through `JSON.stringify`, so they are escaped exactly as V8 escapes them; and
+ * object members keep the order `JSON.stringify` would give an object built from the item (its
+ * for-in order: integer-like names ascending, then the others as they came).
  *
  * | DynamoDB | JSON                                    |
  * |----------|-----------------------------------------|
@@ -22,7 +24,6 @@
  * | L        | array                                   |
  * | SS/NS/BS | array of strings/numbers/base64 strings |
  */
-import { randomBytes } from 'node:crypto';
 import { MalformedRecordError } from './errors';
 
 /** A DynamoDB JSON attribute value as it arrives in a stream record, not yet validated. */
@@ -77,21 +78,12 @@ class InvalidValue extends Error {
   }
 }
 
-// Markers for numbers a double cannot carry: a random nonce per process, which no table value
-// will contain by chance. Plain ASCII, so JSON.stringify stays on its fast path.
-const NONCE = randomBytes(8).toString('hex');
-const MARKER = `${NONCE}#`;
-const MARKER_IN_JSON = new RegExp(`"${NONCE}#(\\d+)"`, 'g');
-
-/** Exact number texts of the conversion in progress (conversions are synchronous). */
-const exact: string[] = [];
-
 /**
  * True when `n` is plain decimal text that a double holds and prints back unchanged: at most 15
  * significant digits (a double keeps any 15), canonical (no leading zeros, no trailing fraction
- * zeros, not `-0`) and in the range JavaScript prints without an exponent. A cheap scan that
- * spares most numbers the double-to-text conversion of the general check. Exported for its tests:
- * a wrong `false` only costs time, so no document would show it.
+ * zeros, not `-0`) and in the range JavaScript prints without an exponent. Such text is valid JSON
+ * as it is: a cheap scan that spares most numbers the regular expressions of `numberText`.
+ * Exported for its tests: a wrong `false` only costs time, so no document would show it.
  */
 export function plainDoubleText(n: string): boolean {
   const length = n.length;
@@ -118,14 +110,11 @@ function isDigit(code: number): boolean {
   return code >= 48 && code <= 57;
 }
 
-function number(n: unknown): number | string {
+/** An N value -> its JSON number text. */
+function number(n: unknown): string {
   if (typeof n !== 'string') throw new InvalidValue('number is not a string');
-  // Stryker disable next-line ConditionalExpression: skipping the fast path is equivalent (the general check below accepts every text it accepts); the tests of plainDoubleText pin it instead.
-  if (plainDoubleText(n)) return +n;
-  const x = +n;
-  if (Number.isFinite(x) && String(x) === n) return x;
-  exact.push(numberText(n));
-  return MARKER + (exact.length - 1);
+  // Stryker disable next-line ConditionalExpression: skipping the fast path is equivalent (numberText returns every text it accepts unchanged); the tests of plainDoubleText pin it instead.
+  return plainDoubleText(n) ? n : numberText(n);
 }
 
 function binary(b: unknown): string {
@@ -137,39 +126,39 @@ function binary(b: unknown): string {
 
 // One list function per element kind, so each loop calls one known function (a shared loop taking
 // a callback would make that call site megamorphic, and this is the hot path).
-function values(list: unknown): unknown[] {
+function values(list: unknown): string {
   if (!Array.isArray(list)) throw new InvalidValue('expected an array');
-  const out = new Array<unknown>(list.length);
+  let out = '[';
   let i = 0;
   try {
-    for (; i < list.length; i++) out[i] = value(list[i]);
+    for (; i < list.length; i++) out += (i === 0 ? '' : ',') + value(list[i]);
   } catch (error) {
     throw within(error, i);
   }
-  return out;
+  return out + ']';
 }
 
-function strings(list: unknown): string[] {
+function strings(list: unknown): string {
   if (!Array.isArray(list)) throw new InvalidValue('expected an array');
   for (let i = 0; i < list.length; i++) {
     if (typeof list[i] !== 'string') throw new InvalidValue('expected a string').within(`[${i}]`);
   }
-  return list as string[]; // already what JSON needs: an array of strings
+  return JSON.stringify(list); // an array of strings: escaped as V8 escapes them
 }
 
-function numbers(list: unknown): (number | string)[] {
+function numbers(list: unknown): string {
   if (!Array.isArray(list)) throw new InvalidValue('expected an array');
-  const out = new Array<number | string>(list.length);
+  let out = '[';
   let i = 0;
   try {
-    for (; i < list.length; i++) out[i] = number(list[i]);
+    for (; i < list.length; i++) out += (i === 0 ? '' : ',') + number(list[i]);
   } catch (error) {
     throw within(error, i);
   }
-  return out;
+  return out + ']';
 }
 
-function binaries(list: unknown): string[] {
+function binaries(list: unknown): string {
   if (!Array.isArray(list)) throw new InvalidValue('expected an array');
   const out = new Array<string>(list.length);
   let i = 0;
@@ -178,14 +167,15 @@ function binaries(list: unknown): string[] {
   } catch (error) {
     throw within(error, i);
   }
-  return out;
+  return JSON.stringify(out);
 }
 
 function within(error: unknown, index: number): unknown {
   return error instanceof InvalidValue ? error.within(`[${index}]`) : error;
 }
 
-function value(v: unknown): unknown {
+/** One attribute value -> its JSON text. */
+function value(v: unknown): string {
   if (v === null || typeof v !== 'object') throw new InvalidValue('not an attribute value');
   // An attribute value has exactly one key, its type. Reading that key once and switching on it
   // is cheaper than probing the object for each possible type (this runs for every attribute).
@@ -194,7 +184,7 @@ function value(v: unknown): unknown {
     switch (type) {
       case 'S':
         if (typeof x !== 'string') throw new InvalidValue('expected a string');
-        return x;
+        return JSON.stringify(x);
       case 'N':
         return number(x);
       case 'M':
@@ -203,11 +193,11 @@ function value(v: unknown): unknown {
         return values(x);
       case 'BOOL':
         if (typeof x !== 'boolean') throw new InvalidValue('BOOL is not a boolean');
-        return x;
+        return x ? 'true' : 'false';
       case 'NULL':
-        return null;
+        return 'null';
       case 'B':
-        return binary(x);
+        return JSON.stringify(binary(x));
       case 'SS':
         return strings(x);
       case 'NS':
@@ -221,50 +211,58 @@ function value(v: unknown): unknown {
   throw new InvalidValue('empty attribute value');
 }
 
-function map(m: unknown): Record<string, unknown> {
+/**
+ * `"name":` for an attribute name. The items of a table repeat a few names, so their texts are
+ * kept (up to a bound, for tables whose names vary without end) rather than escaped each time.
+ */
+const memberNames = new Map<string, string>();
+const MEMBER_NAMES_KEPT = 10_000;
+
+function memberName(name: string): string {
+  let text = memberNames.get(name);
+  if (text === undefined) {
+    text = `${JSON.stringify(name)}:`;
+    if (memberNames.size < MEMBER_NAMES_KEPT) memberNames.set(name, text);
+  }
+  return text;
+}
+
+/** A map of attributes -> its JSON object text. */
+function map(m: unknown): string {
   if (m === null || typeof m !== 'object' || Array.isArray(m)) {
     throw new InvalidValue('expected a map of attributes');
   }
-  const out: Record<string, unknown> = {};
   // JSON.parse (how Lambda builds the event) makes plain objects whose keys are all their own;
   // anything else is checked key by key so inherited properties never become attributes.
   // Stryker disable next-line ConditionalExpression: `false` is equivalent (every key is then checked with Object.hasOwn, which a plain object passes); the flag only skips that check.
   const plain = Object.getPrototypeOf(m) === Object.prototype;
+  let out = '{';
+  let first = true;
   let name = '';
   try {
+    // for-in visits own names in the order JSON.stringify writes an object's members, so the
+    // text is what stringifying the converted object would give.
     for (name in m) {
       if (!plain && !Object.hasOwn(m, name)) continue;
-      const converted = value((m as AttributeMap)[name]);
-      // An attribute may be called `__proto__`; assignment would set the prototype instead.
-      if (name === '__proto__') {
-        Object.defineProperty(out, name, { value: converted, enumerable: true, writable: true });
-      } else {
-        out[name] = converted;
-      }
+      const text = value((m as AttributeMap)[name]);
+      out += (first ? '' : ',') + memberName(name) + text;
+      first = false;
     }
   } catch (error) {
     throw error instanceof InvalidValue ? error.within(`.${name}`) : error;
   }
-  return out;
+  return out + '}';
 }
 
-function toJson(convert: (v: unknown) => unknown, v: unknown, root: string): string {
-  // Stryker disable next-line ConditionalExpression,EqualityOperator,BlockStatement: equivalent, the `finally` below also empties `exact` after every conversion; the guard only skips a write.
-  if (exact.length > 0) exact.length = 0; // reused: no allocation per document
+function toJson(convert: (v: unknown) => string, v: unknown, root: string): string {
   try {
-    const json = JSON.stringify(convert(v));
-    // Stryker disable next-line ConditionalExpression: equivalent, without markers the replace below finds nothing and returns the same text; the guard only skips a regex scan.
-    if (exact.length === 0) return json;
-    return json.replace(MARKER_IN_JSON, (_marker, i: string) => exact[Number(i)] as string);
+    return convert(v);
   } catch (error) {
     if (!(error instanceof InvalidValue)) throw error;
     throw new MalformedRecordError(
       'InvalidAttributeValue',
       `${root}${error.path}: ${error.detail}`,
     );
-  } finally {
-    // Stryker disable next-line ConditionalExpression,EqualityOperator,BlockStatement: equivalent, the next conversion empties `exact` before it starts; this only frees the texts early.
-    if (exact.length > 0) exact.length = 0;
   }
 }
 

@@ -54,6 +54,12 @@ export interface ChangeSource<R = unknown> {
   change(record: R, position: number, options: RecordOptions): Change;
   /** Never throws: describes whatever it is given. */
   identity(record: unknown): RecordIdentity;
+  /**
+   * `identity(record).createdSeconds` without the rest of the identity. The freshness metric
+   * asks it of every record of every batch, so a source whose identity costs more than reading
+   * one field offers it; without it, `identity` is asked. Never throws.
+   */
+  createdSeconds?(record: unknown): number;
 }
 
 export interface IndexOperation {

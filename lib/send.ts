@@ -13,6 +13,7 @@ import {
   classifyItem,
   classifyRequestFailure,
   encodeOperation,
+  encodeOperations,
   type BulkItemResult,
   type EncodedOperation,
   type ItemLabel,
@@ -58,7 +59,7 @@ export async function sendUntilDone(
   const { config, ledger, logger } = ctx;
   const round = new SendRound(ctx);
   const chunkQueue = limiter(config.bulkConcurrency);
-  let pending = operations.map(encodeOperation);
+  let pending = encodeOperations(operations);
   for (let attempt = 1; pending.length > 0; attempt++) {
     const retry: EncodedOperation[] = [];
     // Chunks can go out concurrently: after coalescing no two operations share a document.

@@ -62,18 +62,34 @@ const TIEBREAK_BITS = 31;
 const TIEBREAK_MOD = 2 ** TIEBREAK_BITS;
 const TIEBREAK_INVERSE = 2 ** -TIEBREAK_BITS;
 export const MAX_SECONDS = 2 ** 32 - 1;
-const SEQUENCE_NUMBER = /^\d{1,64}$/;
+/** The longest SequenceNumber accepted (AWS documents 21 to 40 digits). */
+const SEQUENCE_NUMBER_MAX_DIGITS = 64;
 
-/** `sequenceNumber mod 2^31`, exactly, without BigInt or `%` on doubles (every step stays below 2^35). */
+/**
+ * `sequenceNumber mod 2^31`, exactly, without BigInt or `%` on doubles. Six digits are read at a
+ * time and reduced once: r * 10^6 + chunk stays below 2^31 * 10^6 + 10^6 < 2^53, so every step is
+ * exact, and a 21-digit number takes four reductions rather than 21.
+ */
 export function sequenceTiebreak(sequenceNumber: string): number {
+  const length = sequenceNumber.length;
   let r = 0;
-  for (let i = 0; i < sequenceNumber.length; i++) {
-    const x = r * 10 + (sequenceNumber.charCodeAt(i) - 48);
+  let i = 0;
+  while (i < length) {
+    const end = Math.min(i + TIEBREAK_CHUNK_DIGITS, length);
+    let chunk = 0;
+    let scale = 1;
+    for (; i < end; i++) {
+      chunk = chunk * 10 + (sequenceNumber.charCodeAt(i) - 48);
+      scale *= 10;
+    }
+    const x = r * scale + chunk;
     // x - floor(x / 2^31) * 2^31, exact (a power of two); cheaper than % on a non-Smi.
     r = x - Math.floor(x * TIEBREAK_INVERSE) * TIEBREAK_MOD;
   }
   return r;
 }
+
+const TIEBREAK_CHUNK_DIGITS = 6;
 
 /**
  * Whole epoch seconds. Lambda sends seconds; a millisecond value (Kinesis Data Streams for
@@ -131,13 +147,27 @@ export function timestampVersion(micros: number): string {
 
 /** Checks a SequenceNumber: the record's identity for Lambda and its order in the shard. */
 export function checkSequenceNumber(sequenceNumber: unknown): string {
-  if (typeof sequenceNumber !== 'string' || !SEQUENCE_NUMBER.test(sequenceNumber)) {
+  if (typeof sequenceNumber !== 'string' || !isSequenceNumber(sequenceNumber)) {
     throw new MalformedRecordError(
       'InvalidSequenceNumber',
       'dynamodb.SequenceNumber is missing or not a decimal string',
     );
   }
   return sequenceNumber;
+}
+
+/**
+ * True for 1 to 64 ASCII digits (`/^\d{1,64}$/`), as a loop over the character codes: this runs for every record,
+ * and a loop over 21 digits costs a fraction of a regular expression call.
+ */
+function isSequenceNumber(text: string): boolean {
+  const length = text.length;
+  if (length === 0 || length > SEQUENCE_NUMBER_MAX_DIGITS) return false;
+  for (let i = 0; i < length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 48 || c > 57) return false;
+  }
+  return true;
 }
 
 const LIMB = 1e9;
@@ -154,22 +184,63 @@ export function externalVersion(
 ): string {
   const seconds = creationSeconds(approximateCreationDateTime);
   const tiebreak = sequenceTiebreak(sequenceNumber);
-  // seconds * 2^31 exceeds 2^53 after 1970 + 48 days. Without BigInt (this runs for every record):
-  // base-10^9 limbs (small integers, cheap to print), with seconds = a * 10^4 + b, so every
-  // product and sum below stays under 2^53:
+  if (seconds !== high.seconds) setHigh(seconds);
+  // seconds * 2^31 + tiebreak: the tiebreak (< 2^31) is added to the low limb of the high part,
+  // which carries at most 3 into the limbs above it.
+  let low = high.low + tiebreak;
+  const up = Math.floor(low / LIMB);
+  low -= up * LIMB;
+  let prefix = high.prefixes[up];
+  if (prefix === undefined) {
+    prefix = prefixText(high.mid + up, high.carry);
+    high.prefixes[up] = prefix;
+  }
+  return prefix === '' ? `${low}` : prefix + limbText(low);
+}
+
+/**
+ * seconds * 2^31 in base-10^9 limbs, for the last second seen, with the decimal text of the limbs
+ * above the low one for each carry out of it (filled as met). The records of a batch share a few
+ * seconds, so most versions cost one tiebreak, one addition and one nine-digit text; the digits
+ * are exactly those of the full computation, which the tests compare with BigInt.
+ */
+const high = {
+  seconds: -1,
+  low: 0,
+  mid: 0,
+  carry: 0,
+  prefixes: [undefined, undefined, undefined, undefined] as (string | undefined)[],
+};
+
+function setHigh(seconds: number): void {
+  // seconds * 2^31 exceeds 2^53 after 1970 + 48 days. Without BigInt: base-10^9 limbs (small
+  // integers, cheap to print), with seconds = a * 10^4 + b, so every product and sum below stays
+  // under 2^53:
   // seconds * 2^31 = (a * 2 * 10^4 + b * 2) * 10^9 + a * 147483648 * 10^4 + b * 147483648
   const a = Math.floor(seconds / SECONDS_LIMB);
   const b = seconds - a * SECONDS_LIMB;
   const part = a * MOD_LOW;
   const partHigh = Math.floor(part / PART_LIMB); // part * 10^4 = partHigh * 10^9 + rest * 10^4
-  let low = b * MOD_LOW + tiebreak + (part - partHigh * PART_LIMB) * SECONDS_LIMB;
+  let low = b * MOD_LOW + (part - partHigh * PART_LIMB) * SECONDS_LIMB;
   let carry = Math.floor(low / LIMB);
   low -= carry * LIMB;
   let mid = (a * SECONDS_LIMB + b) * MOD_HIGH + partHigh + carry;
   carry = Math.floor(mid / LIMB);
   mid -= carry * LIMB;
-  if (carry > 0) return `${carry}${limbText(mid)}${limbText(low)}`;
-  return mid > 0 ? `${mid}${limbText(low)}` : `${low}`;
+  high.seconds = seconds;
+  high.low = low;
+  high.mid = mid;
+  high.carry = carry;
+  high.prefixes.fill(undefined);
+}
+
+/** The decimal text of carry * 10^18 + mid * 10^9 without its low limb; '' when it is zero. */
+function prefixText(mid: number, carry: number): string {
+  const over = Math.floor(mid / LIMB);
+  const top = carry + over;
+  const rest = mid - over * LIMB;
+  if (top > 0) return `${top}${limbText(rest)}`;
+  return rest > 0 ? `${rest}` : '';
 }
 
 /** A base-10^9 limb below the top one: nine digits. */

@@ -120,4 +120,8 @@ export const dynamodbSource: ChangeSource = {
       createdSeconds: creationSeconds(r?.dynamodb?.ApproximateCreationDateTime),
     };
   },
+  createdSeconds(record) {
+    const r = record as { dynamodb?: { ApproximateCreationDateTime?: unknown } } | null | undefined;
+    return creationSeconds(r?.dynamodb?.ApproximateCreationDateTime);
+  },
 };

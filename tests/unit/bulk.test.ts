@@ -5,6 +5,7 @@ import {
   classifyItem,
   classifyRequestFailure,
   encodeOperation,
+  encodeOperations,
   ITEM_RULES,
   type ItemOutcome,
 } from '../../lib/bulk';
@@ -146,6 +147,62 @@ describe('bulkBody', () => {
     expect(body.endsWith('\n')).toBe(true);
     expect(body.split('\n')).toHaveLength(4);
     expect(parseBulkBody(body).map((a) => `${a.action}:${a.id}`)).toEqual(['index:a', 'delete:b']);
+  });
+
+  const operations = (): Operation[] => [
+    indexOp('a', '{"s":"é"}'),
+    deleteOp('b'),
+    indexOp('c\u0001', '{"s":"😀"}', '18446744073709551615'),
+    indexOp('d', '{}', null),
+  ];
+
+  it.each([
+    ['every operation, encoded together', [0, 1, 2, 3]],
+    ['a retry of some of them, out of their encoded order', [3, 1]],
+    ['one of them', [2]],
+  ])("is the chunk's lines in order, byte for byte (%s)", (_label, picked) => {
+    // Prepare
+    const encoded = encodeOperations(operations());
+    const chunk = picked.map((i) => encoded[i] as (typeof encoded)[number]);
+
+    // Act
+    const body = bulkBody(chunk);
+
+    // Assert
+    expect(body.toString('utf8')).toBe(chunk.map((e) => e.lines).join(''));
+    expect(body.length).toBe(chunk.reduce((n, e) => n + e.bytes, 0));
+  });
+
+  it('is the same for operations encoded together or one by one', () => {
+    const together = bulkBody(encodeOperations(operations()));
+    const oneByOne = bulkBody(operations().map(encodeOperation));
+
+    expect(together.equals(oneByOne)).toBe(true);
+  });
+
+  it('is an empty body for an empty chunk', () => {
+    expect(bulkBody([]).length).toBe(0);
+  });
+
+  it('encodes batches larger than a slab, in order (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.string({ unit: 'binary', maxLength: 40 }), fc.nat(70_000)), {
+          maxLength: 12,
+        }),
+        (specs) => {
+          const ops = specs.map(([id, pad], i) =>
+            i % 3 === 2
+              ? deleteOp(`${id}${i}`)
+              : indexOp(`${id}${i}`, JSON.stringify('x'.repeat(pad) + id)),
+          );
+          const encoded = encodeOperations(ops);
+          const expected = ops.map((op) => encodeOperation(op).lines).join('');
+          return bulkBody(encoded).toString('utf8') === expected;
+        },
+      ),
+      { numRuns: 30 },
+    );
   });
 });
 

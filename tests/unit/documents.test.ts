@@ -452,6 +452,82 @@ describe('itemToJson', () => {
   });
 });
 
+describe('itemToJson against JSON.stringify of the converted item (property)', () => {
+  // The reference: the item as plain JavaScript values, numbers as placeholders that are swapped
+  // for their JSON digits after JSON.stringify, so strings, names and member order are V8's own.
+  function reference(item: Record<string, unknown>): string {
+    const numbers: string[] = [];
+    const num = (n: string): string => `\u0000${numbers.push(jsonNumber(n)) - 1}\u0000`;
+    const plain = (v: Record<string, unknown>): unknown => {
+      const [type, x] = Object.entries(v)[0] as [string, unknown];
+      switch (type) {
+        case 'N':
+          return num(x as string);
+        case 'NS':
+          return (x as string[]).map(num);
+        case 'M':
+          return object(x as Record<string, Record<string, unknown>>);
+        case 'L':
+          return (x as Record<string, unknown>[]).map(plain);
+        case 'NULL':
+          return null;
+        default: // S, B, BOOL, SS, BS: already their JSON values
+          return x;
+      }
+    };
+    const object = (m: Record<string, Record<string, unknown>>): Record<string, unknown> => {
+      const out: Record<string, unknown> = {};
+      for (const name of Object.keys(m)) {
+        Object.defineProperty(out, name, {
+          value: plain(m[name] as Record<string, unknown>),
+          enumerable: true,
+          writable: true,
+        });
+      }
+      return out;
+    };
+    return JSON.stringify(object(item as Record<string, Record<string, unknown>>)).replace(
+      /"\\u0000(\d+)\\u0000"/g,
+      (_m, i: string) => numbers[Number(i)] as string,
+    );
+  }
+
+  const names = fc.oneof(
+    fc.string({ unit: 'binary', maxLength: 8 }),
+    fc.constantFrom('0', '7', '10', '4294967295', '__proto__', 'constructor', 'a"b', 'é\\'),
+  );
+  const numberTexts = fc.oneof(
+    fc.constantFrom('0', '-0', '1.50', '007', '+1', '.5', '5.', '1e400', '123456789012345678901'),
+    fc.double({ noNaN: true, noDefaultInfinity: true }).map(String),
+    fc.bigInt().map(String),
+  );
+  const { attribute } = fc.letrec<{ attribute: Record<string, unknown> }>((tie) => ({
+    attribute: fc.oneof(
+      { depthSize: 'small' },
+      fc.string({ unit: 'binary' }).map((S) => ({ S })),
+      numberTexts.map((N) => ({ N })),
+      fc.boolean().map((BOOL) => ({ BOOL })),
+      fc.constant({ NULL: true }),
+      fc.base64String().map((B) => ({ B })),
+      fc.array(fc.string({ unit: 'binary' }), { minLength: 1 }).map((SS) => ({ SS })),
+      fc.array(numberTexts, { minLength: 1 }).map((NS) => ({ NS })),
+      fc.array(fc.base64String(), { minLength: 1 }).map((BS) => ({ BS })),
+      fc.array(tie('attribute'), { maxLength: 4 }).map((L) => ({ L })),
+      fc.dictionary(names, tie('attribute'), { maxKeys: 4 }).map((M) => ({ M })),
+    ),
+  }));
+
+  it('writes the same text, byte for byte', () => {
+    fc.assert(
+      fc.property(fc.dictionary(names, attribute, { maxKeys: 6 }), (item) => {
+        // Act + Assert
+        return itemToJson(item) === reference(item);
+      }),
+      { numRuns: 1_000 },
+    );
+  });
+});
+
 describe('jsonNumber', () => {
   it.each([
     ['+1', '1'],

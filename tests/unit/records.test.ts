@@ -239,6 +239,34 @@ describe('sequenceNumberOf', () => {
   });
 });
 
+describe('dynamodbSource.createdSeconds', () => {
+  it.each([
+    ['seconds', streamRecord()],
+    [
+      'milliseconds',
+      withStreamField(streamRecord(), 'ApproximateCreationDateTime', CREATED_AT * 1000),
+    ],
+    [
+      'ISO-8601 text',
+      withStreamField(streamRecord(), 'ApproximateCreationDateTime', '2024-11-18T10:09:15Z'),
+    ],
+    ['no creation time', withoutStreamField(streamRecord(), 'ApproximateCreationDateTime')],
+    ['no dynamodb section', { eventName: 'INSERT' }],
+    ['null', null],
+    ['a string', 'x'],
+  ])('reads what identity says of the creation time (%s)', (_label, record) => {
+    // Act
+    const created = dynamodbSource.createdSeconds?.(record);
+
+    // Assert
+    expect(created).toBe(dynamodbSource.identity(record).createdSeconds);
+  });
+
+  it('reads the creation time in whole seconds', () => {
+    expect(dynamodbSource.createdSeconds?.(streamRecord())).toBe(CREATED_AT);
+  });
+});
+
 describe('coalesce', () => {
   const index = (position: number, id: string): Operation => ({
     kind: 'index',

@@ -33,6 +33,15 @@ describe('sequenceTiebreak', () => {
     );
   });
 
+  it('equals BigInt(seq) % 2^31 for every length from 1 to 64 digits, all nines included', () => {
+    const allNines = Array.from({ length: 64 }, (_, i) => '9'.repeat(i + 1));
+    const anyDigits = fc.sample(fc.stringMatching(/^[0-9]{1,64}$/), 2_000);
+
+    for (const seq of [...allNines, ...anyDigits]) {
+      expect(sequenceTiebreak(seq)).toBe(Number(BigInt(seq) % TWO_31));
+    }
+  });
+
   it.each([
     ['0', 0],
     ['2147483647', 2147483647],
@@ -97,6 +106,35 @@ describe('externalVersion', () => {
       ),
       { numRuns: 2_000 },
     );
+  });
+
+  it('is exact for runs of changes in the same second, as a batch has them', () => {
+    // Prepare: a few seconds, each shared by several sequence numbers, in any order.
+    const runs = fc.array(
+      fc.tuple(seconds, fc.array(sequenceNumbers, { minLength: 1, maxLength: 8 })),
+      {
+        minLength: 1,
+        maxLength: 6,
+      },
+    );
+
+    fc.assert(
+      fc.property(runs, fc.boolean(), (secondRuns, interleave) => {
+        const calls = secondRuns.flatMap(([s, seqs]) => seqs.map((seq) => [s, seq] as const));
+        if (interleave) calls.sort((x, y) => x[1].localeCompare(y[1]));
+        // Act + Assert
+        return calls.every(([s, seq]) => externalVersion(s, seq) === expectedVersion(s, seq));
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it.each([
+    ['no carry out of the low limb', 1_764_633_600, ['0', '1', '288627199']],
+    ['each carry out of the low limb', 1_764_633_600, ['288627200', '1288627200', '2147483647']],
+    ['a value below 10^9 and above it', 0, ['999999999', '1000000000', '5']],
+  ])('is exact for one second with %s', (_label, s, seqs) => {
+    for (const seq of seqs) expect(externalVersion(s, seq)).toBe(expectedVersion(s, seq));
   });
 
   // Where the BigInt-free computation carries between its base-10^9 limbs or prints leading zeros.
@@ -196,6 +234,34 @@ describe('checkSequenceNumber', () => {
     expect(act).toThrow(MalformedRecordError);
     expect(act).toThrow(expect.objectContaining({ errorType: 'InvalidSequenceNumber' }));
     expect(act).toThrow('dynamodb.SequenceNumber is missing or not a decimal string');
+  });
+
+  it.each([
+    ['a digit next to "0" in ASCII', '12/4'],
+    ['a digit next to "9" in ASCII', '12:4'],
+    ['a trailing newline', '123\n'],
+    ['a non-ASCII digit', '12\u0664'],
+  ])('rejects %s', (_label, seq) => {
+    expect(() => checkSequenceNumber(seq)).toThrow(MalformedRecordError);
+  });
+
+  it('accepts exactly the texts of 1 to 64 ASCII digits (property)', () => {
+    const digitsOrNot = fc.oneof(
+      fc.stringMatching(/^\d{1,70}$/),
+      fc.string({ maxLength: 70 }),
+      fc.string({ unit: fc.constantFrom('0', '9', '/', ':', '5', '\n'), maxLength: 66 }),
+    );
+    fc.assert(
+      fc.property(digitsOrNot, (seq) => {
+        let accepted = true;
+        try {
+          checkSequenceNumber(seq);
+        } catch {
+          accepted = false;
+        }
+        return accepted === /^[0-9]{1,64}$/.test(seq);
+      }),
+    );
   });
 });
 
