@@ -281,6 +281,7 @@ describe('classifyItem (the outcome table)', () => {
   );
 
   it.each([
+    [200, 'index', 'indexed'],
     [201, 'index', 'indexed'],
     [200, 'delete', 'deleted'],
     [404, 'delete', 'not-found'],
@@ -308,6 +309,51 @@ describe('classifyItem (the outcome table)', () => {
     const rule = ITEM_RULES.find((r) => r.label === label);
 
     expect(rule?.when(item(status), 'index', true, undefined)).toBe(matches);
+  });
+
+  it('retries a cluster block whatever status carries it (the cluster state, not the record)', () => {
+    // Prepare: a status the other rows would reject, so only the error type can save it.
+    const blocked = item(400, 'cluster_block_exception', 'index [t] blocked by: [FORBIDDEN/8]');
+
+    // Act
+    const verdict = classifyItem(blocked, 'index', true);
+
+    // Assert
+    expect(verdict).toMatchObject({ label: 'blocked', outcome: 'retry' });
+  });
+
+  describe('the wrapped row (re-send above the stored version)', () => {
+    // Same second; our tiebreak 5 is 6 ahead of the stored 2^31 - 1 modulo 2^31: a wrap.
+    const second = 1_700_000_000n;
+    const stored = (second << 31n) + 2n ** 31n - 1n;
+    const ours = ((second << 31n) + 5n).toString();
+    const quoting = `[3|51]: version conflict, current version [${stored}] is higher or equal to the one provided [${ours}]`;
+
+    it.each<[string, number, boolean, string | undefined, string, ItemOutcome]>([
+      ['a versioned 409 quoting a version ours overtakes', 409, true, ours, 'wrapped', 'resend'],
+      ['the same 409 without versioning', 409, false, ours, 'rejected', 'reject'],
+      [
+        'the same 409 for a change whose tiebreak cannot wrap',
+        409,
+        true,
+        undefined,
+        'stale',
+        'done',
+      ],
+      ['a 500 whose reason quotes a version', 500, true, ours, 'unavailable', 'retry'],
+      ['a 400 whose reason quotes a version', 400, true, ours, 'rejected', 'reject'],
+    ])('%s -> %s', (_label, status, versioned, version, label, outcome) => {
+      // Act
+      const verdict = classifyItem(
+        item(status, 'version_conflict_engine_exception', quoting),
+        'index',
+        versioned,
+        version,
+      );
+
+      // Assert
+      expect(verdict).toMatchObject({ label, outcome });
+    });
   });
 
   it('ends ITEM_RULES with a catch-all that retries, so no status is ever guessed done', () => {
