@@ -5,6 +5,7 @@ import {
   describeError,
   IndexerError,
   MalformedRecordError,
+  UnreportableFailureError,
 } from '../../lib/errors';
 
 describe('errors', () => {
@@ -65,5 +66,33 @@ describe('errors', () => {
     [undefined, 'undefined'],
   ])('describes %p as %j', (error, text) => {
     expect(describeError(error)).toBe(text);
+  });
+
+  // Logs and dead letters identify a failure by `name` (describeError), never by its message.
+  it.each<[Error, string]>([
+    [new IndexerError('x'), 'IndexerError'],
+    [new ConfigError(['x']), 'ConfigError'],
+    [new MalformedRecordError('MissingKeys', 'x'), 'MalformedRecordError'],
+    [new BulkRequestError(500, 'x'), 'BulkRequestError'],
+    [new DeadLetterWriteError(500, 'x'), 'DeadLetterWriteError'],
+    [new UnreportableFailureError(3), 'UnreportableFailureError'],
+  ])('names %p by its class', (error, name) => {
+    expect(error.name).toBe(name);
+    expect(describeError(error)).toBe(`${name}: ${error.message}`);
+  });
+
+  it('keeps the position and cause of the failures that carry them', () => {
+    // Prepare
+    const cause = new Error('EACCES');
+
+    // Act
+    const write = new DeadLetterWriteError(undefined, 'denied', { cause });
+    const unreportable = new UnreportableFailureError(7);
+
+    // Assert
+    expect(write.cause).toBe(cause);
+    expect(new IndexerError('x', { cause }).cause).toBe(cause);
+    expect(unreportable.position).toBe(7);
+    expect(unreportable.message).toMatch(/^record 7 failed and no record at or before it/);
   });
 });
