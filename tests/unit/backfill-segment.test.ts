@@ -204,7 +204,10 @@ describe('scanSegment', () => {
 
   it('retries without a retry callback', async () => {
     const h = harness([awsError('ThrottlingException'), page([1])]);
-    const { onScanRetry: _unused, ...deps } = h.deps;
+    const deps: { -readonly [K in keyof SegmentDependencies]: SegmentDependencies[K] } = {
+      ...h.deps,
+    };
+    delete deps.onScanRetry;
 
     const outcome = await scanSegment({ segment: 0, totalSegments: 1, startKey: undefined }, deps);
 
