@@ -1,6 +1,6 @@
 import { deliverUntilDone } from '../../lib/backfill/deliver';
 import { scanVersion } from '../../lib/sources/scan';
-import { batchConfig, captureLogger, fakeSearch } from './factories';
+import { batchConfig, captureLogger, fakeSearch, ok } from './factories';
 
 const record = (n: number) => ({
   table: 'T',
@@ -13,7 +13,7 @@ describe('deliverUntilDone', () => {
   it('sends again only the records not done, and sums the counters of every call', async () => {
     // Prepare: record 2 is refused (400, no dead-letter store) on its first two attempts.
     const { search, calls } = fakeSearch({
-      item: (action, attempt) => (action.id.startsWith('2') && attempt <= 2 ? 400 : undefined),
+      item: (action, attempt) => (action.id.startsWith('2') && attempt <= 2 ? 400 : ok(action)),
     });
     const delays: number[] = [];
 
@@ -51,7 +51,7 @@ describe('deliverUntilDone', () => {
 
   it('reports what is still not done when it stops', async () => {
     const { search } = fakeSearch({
-      item: (action) => (action.id.startsWith('1') ? undefined : 400),
+      item: (action) => (action.id.startsWith('1') ? ok(action) : 400),
     });
 
     const result = await deliverUntilDone([record(1), record(2), record(3)], {
