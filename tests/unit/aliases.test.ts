@@ -189,6 +189,21 @@ describe('inspectName', () => {
       'not json',
       { kind: 'alias', indices: [], writeIndex: undefined },
     ],
+    [
+      'reads a list as no indices',
+      [{ aliases: { t: {} } }],
+      { kind: 'alias', indices: [], writeIndex: undefined },
+    ],
+    [
+      'reads JSON text that is a string as no indices',
+      '"ab"',
+      { kind: 'alias', indices: [], writeIndex: undefined },
+    ],
+    [
+      'reads JSON text that is a list as no indices',
+      '[{"aliases":{"t":{}}}]',
+      { kind: 'alias', indices: [], writeIndex: undefined },
+    ],
   ])('%s', async (_label, body, expected) => {
     const client = recordingClient({ statusCode: 200, body });
 

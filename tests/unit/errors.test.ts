@@ -12,31 +12,33 @@ describe('errors', () => {
   it.each([
     [
       'BulkRequestError with a status',
-      new BulkRequestError(503, 'unavailable'),
+      () => new BulkRequestError(503, 'unavailable'),
       'bulk request failed with HTTP 503: unavailable',
     ],
     [
       'BulkRequestError without a status',
-      new BulkRequestError(undefined, 'socket hang up'),
+      () => new BulkRequestError(undefined, 'socket hang up'),
       'bulk request failed: socket hang up',
     ],
     [
       'DeadLetterWriteError with a status',
-      new DeadLetterWriteError(403, 'denied'),
+      () => new DeadLetterWriteError(403, 'denied'),
       'dead-letter write failed with HTTP 403: denied',
     ],
     [
       'DeadLetterWriteError without a status',
-      new DeadLetterWriteError(undefined, 'timeout'),
+      () => new DeadLetterWriteError(undefined, 'timeout'),
       'dead-letter write failed: timeout',
     ],
     [
       'ConfigError',
-      new ConfigError(['A is bad', 'B is bad']),
+      () => new ConfigError(['A is bad', 'B is bad']),
       'invalid configuration: A is bad; B is bad',
     ],
-    ['MalformedRecordError', new MalformedRecordError('MissingKeys', 'no keys'), 'no keys'],
-  ])('builds the %s message from data', (_label, error, message) => {
+    ['MalformedRecordError', () => new MalformedRecordError('MissingKeys', 'no keys'), 'no keys'],
+  ])('builds the %s message from data', (_label, create, message) => {
+    // Errors are built inside the test, so a changed constructor is what the test runs.
+    const error = create();
     expect(error.message).toBe(message);
     expect(error).toBeInstanceOf(IndexerError);
     expect(error).toBeInstanceOf(Error);
@@ -69,14 +71,16 @@ describe('errors', () => {
   });
 
   // Logs and dead letters identify a failure by `name` (describeError), never by its message.
-  it.each<[Error, string]>([
-    [new IndexerError('x'), 'IndexerError'],
-    [new ConfigError(['x']), 'ConfigError'],
-    [new MalformedRecordError('MissingKeys', 'x'), 'MalformedRecordError'],
-    [new BulkRequestError(500, 'x'), 'BulkRequestError'],
-    [new DeadLetterWriteError(500, 'x'), 'DeadLetterWriteError'],
-    [new UnreportableFailureError(3), 'UnreportableFailureError'],
-  ])('names %p by its class', (error, name) => {
+  it.each<[string, () => Error]>([
+    ['IndexerError', () => new IndexerError('x')],
+    ['ConfigError', () => new ConfigError(['x'])],
+    ['MalformedRecordError', () => new MalformedRecordError('MissingKeys', 'x')],
+    ['BulkRequestError', () => new BulkRequestError(500, 'x')],
+    ['DeadLetterWriteError', () => new DeadLetterWriteError(500, 'x')],
+    ['UnreportableFailureError', () => new UnreportableFailureError(3)],
+  ])('names a %s by its class', (name, create) => {
+    const error = create();
+
     expect(error.name).toBe(name);
     expect(describeError(error)).toBe(`${name}: ${error.message}`);
   });
@@ -93,6 +97,9 @@ describe('errors', () => {
     expect(write.cause).toBe(cause);
     expect(new IndexerError('x', { cause }).cause).toBe(cause);
     expect(unreportable.position).toBe(7);
-    expect(unreportable.message).toMatch(/^record 7 failed and no record at or before it/);
+    expect(unreportable.message).toBe(
+      'record 7 failed and no record at or before it has a usable identifier; ' +
+        'failing the whole batch so Lambda retries it',
+    );
   });
 });

@@ -135,6 +135,7 @@ describe('splitDimensions', () => {
     // Only the first '=' separates: a value may contain '='.
     ['Query=a=b', [['Query', 'a=b']]],
     ['Service', [['Service', '']]],
+    [' Service ', [['Service', '']]],
     ['=value', [['', 'value']]],
     ['Service=', [['Service', '']]],
   ])('splits %j', (text, pairs) => {
