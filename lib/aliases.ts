@@ -47,6 +47,7 @@ function asObject(value: unknown): Record<string, unknown> | undefined {
 function safeJson(text: string): unknown {
   try {
     return JSON.parse(text);
+    // Stryker disable next-line BlockStatement: an empty catch block returns undefined as well.
   } catch {
     return undefined;
   }
