@@ -47,6 +47,7 @@ function asObject(value: unknown): Record<string, unknown> | undefined {
 function safeJson(text: string): unknown {
   try {
     return JSON.parse(text);
+    // Stryker disable next-line BlockStatement: an empty catch block returns undefined as well.
   } catch {
     return undefined;
   }
@@ -84,9 +85,8 @@ export async function inspectName(
     const aloneProps = alone
       ? asObject(asObject(asObject(body[alone])?.aliases)?.[name])
       : undefined;
-    const writeIndex =
-      flagged[0] ??
-      (alone !== undefined && aloneProps?.is_write_index !== false ? alone : undefined);
+    // Without a single index `alone` is undefined, so this yields undefined on either branch.
+    const writeIndex = flagged[0] ?? (aloneProps?.is_write_index !== false ? alone : undefined);
     return { kind: 'alias', indices, writeIndex };
   }
   if (got.statusCode !== 404)

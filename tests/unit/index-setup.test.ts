@@ -4,6 +4,7 @@ import {
   indexDifferences,
   indexOptionsFromEnv,
   IndexSetupError,
+  setupAliasedIndex,
   setupIndex,
   setupRequests,
   timeValueMs,
@@ -562,5 +563,272 @@ describe('setupIndex', () => {
 
     // Act / Assert
     await expect(setupIndex(client, 'transactions', body, 5000)).rejects.toBe(failure);
+  });
+});
+
+describe('index option bounds', () => {
+  // A domain index has 1-1024 primary shards (OpenSearch `index.number_of_shards` limit); 15
+  // replicas is this project's ceiling (the largest domains have 16 data nodes per zone set).
+  it.each([
+    ['INDEX_SHARDS', '1', { shards: 1 }],
+    ['INDEX_SHARDS', '1024', { shards: 1024 }],
+    ['INDEX_REPLICAS', '0', { replicas: 0 }],
+    ['INDEX_REPLICAS', '15', { replicas: 15 }],
+  ])('accepts %s=%s', (name, value, expected) => {
+    expect(indexOptionsFromEnv({ [name]: value }, 'es')).toMatchObject(expected);
+  });
+
+  it.each([
+    ['INDEX_SHARDS', '1e3'],
+    ['INDEX_SHARDS', '0x10'],
+    ['INDEX_SHARDS', '2a'],
+    ['INDEX_SHARDS', 'a2'],
+    ['INDEX_REPLICAS', '-1'],
+  ])('refuses %s=%s, which is not a plain integer', (name, value) => {
+    expect(() => indexOptionsFromEnv({ [name]: value }, 'es')).toThrow(
+      `${name} must be an integer from`,
+    );
+  });
+});
+
+describe('setupIndex status and warning rules', () => {
+  const body = indexBody(ES);
+
+  it.each([
+    ['24h', true],
+    ['86400001ms', false],
+    ['25h', false],
+  ])('with gc_deletes=%s warns about the stream retention: %s', async (gcDeletes, warns) => {
+    // Prepare
+    const { client } = fakeClient({
+      'HEAD /transactions': { statusCode: 404, body: '' },
+      'PUT /transactions': { statusCode: 201, body: {} },
+    });
+
+    // Act
+    const result = await setupIndex(client, 'transactions', indexBody({ ...ES, gcDeletes }), 1);
+
+    // Assert
+    expect(result.warnings).toHaveLength(warns ? 1 : 0);
+  });
+
+  it('has no retention warning for OpenSearch Serverless, which keeps no gc_deletes', async () => {
+    const { client } = fakeClient({
+      'HEAD /transactions': { statusCode: 404, body: '' },
+      'PUT /transactions': { statusCode: 200, body: {} },
+    });
+
+    const result = await setupIndex(
+      client,
+      'transactions',
+      indexBody({ ...ES, service: 'aoss' }),
+      1,
+    );
+
+    expect(result).toEqual({ created: true, applied: [], differences: [], warnings: [] });
+  });
+
+  it.each([200, 299])('counts HTTP %i to the create request as created', async (statusCode) => {
+    const { client, calls } = fakeClient({
+      'HEAD /transactions': { statusCode: 404, body: '' },
+      'PUT /transactions': { statusCode, body: {} },
+    });
+
+    const result = await setupIndex(client, 'transactions', body, 1);
+
+    expect(result.created).toBe(true);
+    expect(calls.map((c) => c.method)).toEqual(['HEAD', 'PUT']);
+  });
+
+  it.each([
+    ['HTTP 300', 300, { error: { type: 'resource_already_exists_exception' } }],
+    ['HTTP 199', 199, {}],
+    [
+      '"already exists" with a status other than 400',
+      409,
+      { error: { type: 'resource_already_exists_exception' } },
+    ],
+    ['another 400', 400, { error: { type: 'illegal_argument_exception' } }],
+  ])('fails the create request on %s', async (_label, statusCode, answer) => {
+    const { client } = fakeClient({
+      'HEAD /transactions': { statusCode: 404, body: '' },
+      'PUT /transactions': { statusCode, body: answer },
+    });
+
+    await expect(setupIndex(client, 'transactions', body, 1)).rejects.toThrow(
+      `PUT /transactions answered HTTP ${statusCode}`,
+    );
+  });
+
+  it.each([
+    [200, 'resolves'],
+    [299, 'resolves'],
+    [199, 'rejects'],
+    [300, 'rejects'],
+  ])('on HTTP %i to the settings request %s', async (statusCode, outcome) => {
+    // Prepare
+    const { client } = fakeClient({
+      'HEAD /transactions': { statusCode: 200, body: '' },
+      'GET /transactions': {
+        statusCode: 200,
+        body: JSON.stringify(getResponse('transactions', indexBody({ ...ES, gcDeletes: '60s' }))),
+      },
+      'PUT /transactions/_settings': { statusCode, body: {} },
+    });
+
+    // Act
+    const run = setupIndex(client, 'transactions', body, 1);
+
+    // Assert
+    if (outcome === 'resolves') {
+      await expect(run).resolves.toMatchObject({
+        applied: ['index.gc_deletes=25h'],
+        differences: [],
+      });
+    } else {
+      await expect(run).rejects.toThrow('PUT /transactions/_settings answered HTTP');
+    }
+  });
+
+  it('fails when the index cannot be read back after a 201 to HEAD', async () => {
+    const { client } = fakeClient({
+      'HEAD /transactions': { statusCode: 201, body: '' },
+    });
+
+    await expect(setupIndex(client, 'transactions', body, 1)).rejects.toThrow(
+      'HEAD /transactions answered HTTP 201',
+    );
+  });
+});
+
+describe('setupAliasedIndex', () => {
+  const body = indexBody(ES);
+  const alias = (indices: Record<string, Record<string, unknown>>) => ({
+    statusCode: 200,
+    body: Object.fromEntries(
+      Object.entries(indices).map(([index, props]) => [
+        index,
+        { aliases: { transactions: props } },
+      ]),
+    ),
+  });
+
+  it('on a fresh cluster creates the first physical index carrying the alias as its write index', async () => {
+    // Prepare
+    const { client, calls } = fakeClient({
+      'GET /_alias/transactions': { statusCode: 404, body: {} },
+      'HEAD /transactions': { statusCode: 404, body: '' },
+      'HEAD /transactions-000001': { statusCode: 404, body: '' },
+      'PUT /transactions-000001': { statusCode: 200, body: {} },
+    });
+
+    // Act
+    const result = await setupAliasedIndex(client, 'transactions', body, 1);
+
+    // Assert
+    expect(result).toEqual({
+      created: true,
+      applied: [],
+      differences: [],
+      warnings: [],
+      layout: 'alias',
+      physical: 'transactions-000001',
+    });
+    expect(calls.at(-1)?.body).toEqual({
+      ...body,
+      aliases: { transactions: { is_write_index: true } },
+    });
+  });
+
+  it('checks a concrete index of that name and says how to move it behind an alias', async () => {
+    // Prepare
+    const { client } = fakeClient({
+      'GET /_alias/transactions': { statusCode: 404, body: {} },
+      'HEAD /transactions': [
+        { statusCode: 200, body: '' },
+        { statusCode: 200, body: '' },
+      ],
+      'GET /transactions': { statusCode: 200, body: getResponse('transactions', body) },
+    });
+
+    // Act
+    const result = await setupAliasedIndex(client, 'transactions', body, 1);
+
+    // Assert
+    expect(result).toMatchObject({ created: false, layout: 'index', physical: 'transactions' });
+    expect(result.warnings).toEqual([
+      expect.stringMatching(
+        /^transactions is a concrete index, not an alias: run `npm run reindex/,
+      ),
+    ]);
+  });
+
+  it('checks the write index of an alias over one index, without warnings', async () => {
+    const { client, calls } = fakeClient({
+      'GET /_alias/transactions': alias({ 'transactions-000003': {} }),
+      'HEAD /transactions-000003': { statusCode: 200, body: '' },
+      'GET /transactions-000003': {
+        statusCode: 200,
+        body: getResponse('transactions-000003', body),
+      },
+    });
+
+    const result = await setupAliasedIndex(client, 'transactions', body, 1);
+
+    expect(result).toEqual({
+      created: false,
+      applied: [],
+      differences: [],
+      warnings: [],
+      layout: 'alias',
+      physical: 'transactions-000003',
+    });
+    expect(calls.map((c) => `${c.method} ${c.path}`)).toContain('GET /transactions-000003');
+  });
+
+  it('checks the write index of an alias over several and warns about the unfinished reindex', async () => {
+    const { client } = fakeClient({
+      'GET /_alias/transactions': alias({
+        'transactions-000001': {},
+        'transactions-000002': { is_write_index: true },
+      }),
+      'HEAD /transactions-000002': { statusCode: 200, body: '' },
+      'GET /transactions-000002': {
+        statusCode: 200,
+        body: getResponse('transactions-000002', body),
+      },
+    });
+
+    const result = await setupAliasedIndex(client, 'transactions', body, 1);
+
+    expect(result).toMatchObject({ layout: 'alias', physical: 'transactions-000002' });
+    expect(result.warnings).toEqual([
+      'alias transactions is over transactions-000001, transactions-000002 (a reindex in progress or interrupted); checked the write index transactions-000002',
+    ]);
+  });
+
+  it('refuses an alias without a write index: the indexer could not write through it', async () => {
+    const { client } = fakeClient({
+      'GET /_alias/transactions': alias({ 'transactions-000001': {}, 'transactions-000002': {} }),
+    });
+
+    const run = setupAliasedIndex(client, 'transactions', body, 1);
+
+    await expect(run).rejects.toBeInstanceOf(IndexSetupError);
+    await expect(
+      setupAliasedIndex(
+        fakeClient({
+          'GET /_alias/transactions': alias({
+            'transactions-000001': {},
+            'transactions-000002': {},
+          }),
+        }).client,
+        'transactions',
+        body,
+        1,
+      ),
+    ).rejects.toThrow(
+      'GET /_alias/transactions answered HTTP 200: alias transactions is over transactions-000001, transactions-000002 with no write index',
+    );
   });
 });

@@ -1,8 +1,10 @@
 import { emptySummary, type BatchSummary } from '../../lib/ledger';
 import {
+  checkDimensions,
   createEmf,
   freshnessSeconds,
   isValidNamespace,
+  splitDimensions,
   SUMMARY_METRICS,
   type MetricsSpec,
 } from '../../lib/metrics';
@@ -111,7 +113,122 @@ describe('isValidNamespace', () => {
     ['', false],
     ['x'.repeat(256), false],
     ['bad|name', false],
+    ['under_score', true],
+    ['x'.repeat(255), true],
+    ['AWSome/Indexer', true],
+    ['Team/AWS/x', true],
   ])('%s -> %s', (namespace, valid) => {
     expect(isValidNamespace(namespace)).toBe(valid);
+  });
+});
+
+describe('splitDimensions', () => {
+  it.each<[string, [string, string][]]>([
+    ['Service=indexer', [['Service', 'indexer']]],
+    [
+      ' Service = indexer , Index=tx ',
+      [
+        ['Service', 'indexer'],
+        ['Index', 'tx'],
+      ],
+    ],
+    // Only the first '=' separates: a value may contain '='.
+    ['Query=a=b', [['Query', 'a=b']]],
+    ['Service', [['Service', '']]],
+    [' Service ', [['Service', '']]],
+    ['=value', [['', 'value']]],
+    ['Service=', [['Service', '']]],
+  ])('splits %j', (text, pairs) => {
+    expect(splitDimensions(text)).toEqual(pairs);
+  });
+});
+
+describe('checkDimensions', () => {
+  const FIELDS = ['records', 'indexed'];
+
+  it('keeps valid pairs in order and reports nothing', () => {
+    // Prepare
+    const pairs: [string, string][] = [
+      ['Service', 'indexer'],
+      [' ~', '~ '],
+      ['n'.repeat(255), 'v'.repeat(1024)],
+    ];
+
+    // Act
+    const checked = checkDimensions(pairs, FIELDS);
+
+    // Assert
+    expect(checked).toEqual({ dimensions: pairs, problems: [] });
+  });
+
+  // CloudWatch Dimension: Name 1-255 and Value 1-1024 printable ASCII, Name not starting with ':'
+  // (CloudWatch API reference, "Dimension"); EMF target members must not clash with the line's own.
+  it.each<[string, [string, string], string]>([
+    [
+      'an empty name',
+      ['', 'v'],
+      'dimension name "" must be 1-255 printable ASCII characters, not starting with ":"',
+    ],
+    ['a name of 256 characters', ['n'.repeat(256), 'v'], 'must be 1-255 printable ASCII'],
+    ['a name starting with ":"', [':Service', 'v'], 'not starting with ":"'],
+    ['a control character first in the name', ['\tService', 'v'], 'must be 1-255 printable ASCII'],
+    ['a control character last in the name', ['Service\x7f', 'v'], 'must be 1-255 printable ASCII'],
+    ['a character below space in the name', ['Ser\x1fvice', 'v'], 'must be 1-255 printable ASCII'],
+    ['a non-ASCII name', ['Servicé', 'v'], 'must be 1-255 printable ASCII'],
+    [
+      'an empty value',
+      ['Service', ''],
+      'dimension Service needs a value of 1-1024 printable ASCII characters',
+    ],
+    ['a blank value', ['Service', '   '], 'needs a value of 1-1024'],
+    ['a value of 1025 characters', ['Service', 'v'.repeat(1025)], 'needs a value of 1-1024'],
+    ['a control character first in the value', ['Service', '\nv'], 'needs a value of 1-1024'],
+    ['a control character last in the value', ['Service', 'v\n'], 'needs a value of 1-1024'],
+    ['a non-ASCII value', ['Service', 'vé'], 'needs a value of 1-1024'],
+    [
+      'the EMF member _aws',
+      ['_aws', 'v'],
+      'dimension name "_aws" is a field of the log line; choose another',
+    ],
+    ['the log member level', ['level', 'v'], 'is a field of the log line'],
+    ['the log member time', ['time', 'v'], 'is a field of the log line'],
+    ['the log member msg', ['msg', 'v'], 'is a field of the log line'],
+    ['the log member requestId', ['requestId', 'v'], 'is a field of the log line'],
+    ['the freshness metric', ['freshness', 'v'], 'is a field of the log line'],
+    ['a summary field', ['indexed', 'v'], 'is a field of the log line'],
+  ])('refuses %s', (_label, pair, problem) => {
+    // Act
+    const checked = checkDimensions([['Index', 'tx'], pair], FIELDS);
+
+    // Assert
+    expect(checked.dimensions).toEqual([['Index', 'tx']]);
+    expect(checked.problems).toHaveLength(1);
+    expect(checked.problems[0]).toContain(problem);
+  });
+
+  it('refuses a name given twice, keeping the first', () => {
+    const checked = checkDimensions(
+      [
+        ['Service', 'a'],
+        ['Service', 'b'],
+      ],
+      FIELDS,
+    );
+
+    expect(checked).toEqual({
+      dimensions: [['Service', 'a']],
+      problems: ['dimension Service is given twice'],
+    });
+  });
+
+  // An EMF DimensionSet holds at most 30 dimension names (CloudWatch guide, "Specification:
+  // Embedded metric format").
+  it.each([
+    [30, []],
+    [31, ['at most 30 dimensions']],
+  ])('with %d dimensions reports %j', (count, problems) => {
+    const pairs = Array.from({ length: count }, (_, i): [string, string] => [`D${i}`, 'v']);
+
+    expect(checkDimensions(pairs, FIELDS).problems).toEqual(problems);
   });
 });

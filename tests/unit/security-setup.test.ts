@@ -383,3 +383,118 @@ describe('basicAuthRequester', () => {
     expect(act).toThrow('basic authentication needs an https endpoint');
   });
 });
+
+describe('FGAC option rules', () => {
+  const read = (env: Record<string, string>) =>
+    securityOptionsFromEnv({ FGAC_INDEXER_ROLE_ARN: INDEXER_ARN, ...env }, 'transactions');
+
+  // IAM role ARNs: arn:<partition>:iam::<12-digit account>:role/<path/name of [\w+=,.@-]>
+  // (IAM user guide, "IAM identifiers", ARNs and names).
+  it.each([
+    ['arn:aws:iam::123456789012:role/Admin'],
+    ['arn:aws-cn:iam::123456789012:role/Admin'],
+    ['arn:aws-us-gov:iam::123456789012:role/Admin'],
+    ['arn:aws:iam::123456789012:role/ops/team+a=b,c.d@e-f_g'],
+  ])('accepts the role ARN %s', (arn) => {
+    expect(read({ FGAC_ADMIN_ROLE_ARN: arn }).adminRoleArn).toBe(arn);
+  });
+
+  it.each([
+    ['a user, not a role', 'arn:aws:iam::123456789012:user/Admin'],
+    ['an 11-digit account', 'arn:aws:iam::12345678901:role/Admin'],
+    ['a 13-digit account', 'arn:aws:iam::1234567890123:role/Admin'],
+    ['a letter in the account', 'arn:aws:iam::12345678901x:role/Admin'],
+    ['no role name', 'arn:aws:iam::123456789012:role/'],
+    ['a space in the name', 'arn:aws:iam::123456789012:role/Ad min'],
+    ['another service', 'arn:aws:sts::123456789012:role/Admin'],
+    ['text before the ARN', 'x arn:aws:iam::123456789012:role/Admin'],
+    ['text after the ARN', 'arn:aws:iam::123456789012:role/Admin x'],
+    ['an upper-case partition', 'arn:AWS:iam::123456789012:role/Admin'],
+  ])('refuses %s as a role ARN', (_label, arn) => {
+    expect(() => read({ FGAC_ADMIN_ROLE_ARN: arn })).toThrow(
+      `FGAC_ADMIN_ROLE_ARN must be an IAM role ARN (got "${arn}")`,
+    );
+  });
+
+  // Security plugin role names: kept to a safe 1-64 of [A-Za-z0-9_.-] for the REST path.
+  it.each([['a'], ['x'.repeat(64)], ['Ab9_.-']])('accepts the role name %j', (name) => {
+    expect(read({ FGAC_INDEXER_ROLE: name }).indexerRole).toBe(name);
+  });
+
+  it.each([['x'.repeat(65)], ['a/b'], ['a b'], ['é']])('refuses the role name %j', (name) => {
+    expect(() => read({ FGAC_INDEXER_ROLE: name })).toThrow('FGAC_INDEXER_ROLE must be 1-64');
+  });
+
+  it.each([['.kibana'], ['transactions,.security'], ['*']])(
+    'refuses the system or catch-all pattern in %j',
+    (patterns) => {
+      expect(() => read({ FGAC_INDEX_PATTERNS: patterns })).toThrow('FGAC_INDEX_PATTERNS');
+    },
+  );
+
+  it('accepts patterns that only contain a dot or a star after their start', () => {
+    expect(read({ FGAC_INDEX_PATTERNS: 'tx.v1,tx-*' }).indexPatterns).toEqual(['tx.v1', 'tx-*']);
+  });
+});
+
+describe('setupSecurity status rules', () => {
+  // The security REST API answers success with 200 or 201 (OpenSearch security plugin REST API).
+  it.each([200, 201, 299])('treats HTTP %i as success', async (statusCode) => {
+    const { client } = fakeClient({
+      [`PUT ${API}/roles/indexer_writer`]: { statusCode, body: {} },
+    });
+
+    await expect(
+      setupSecurity(client, options({ adminRoleArn: undefined }), 5000),
+    ).resolves.toEqual({
+      applied: expect.any(Array),
+    });
+  });
+
+  it.each([199, 300])('treats HTTP %i as failure', async (statusCode) => {
+    const { client } = fakeClient({
+      [`PUT ${API}/roles/indexer_writer`]: { statusCode, body: {} },
+    });
+
+    await expect(setupSecurity(client, options(), 5000)).rejects.toThrow(SecuritySetupError);
+  });
+
+  it.each([
+    ['a long text body, cut to 200 characters', 'e'.repeat(300), 'e'.repeat(200)],
+    ['an empty text body', '', 'no error detail'],
+    ['a JSON null', 'null', 'no error detail'],
+  ])('reports %s', async (_label, body, reason) => {
+    const { client } = fakeClient({
+      [`PUT ${API}/roles/indexer_writer`]: { statusCode: 500, body },
+    });
+
+    await expect(setupSecurity(client, options(), 5000)).rejects.toThrow(
+      new SecuritySetupError(`PUT ${API}/roles/indexer_writer`, 500, reason),
+    );
+  });
+
+  it('refuses an admin mapping read that answers neither 200 nor 404', async () => {
+    const { client } = fakeClient({
+      [`GET ${API}/rolesmapping/all_access`]: { statusCode: 403, body: { message: 'no' } },
+    });
+
+    await expect(setupSecurity(client, options(), 5000)).rejects.toThrow(
+      `GET ${API}/rolesmapping/all_access answered HTTP 403: no`,
+    );
+  });
+});
+
+describe('basicAuthRequester endpoints', () => {
+  it.each([['http://localhost:9200'], ['http://127.0.0.1:9200'], ['http://[::1]:9200']])(
+    'allows plain http to the loopback host of %s',
+    (origin) => {
+      expect(() => basicAuthRequester(new URL(origin), 'u', 'p')).not.toThrow();
+    },
+  );
+
+  it('allows https anywhere', () => {
+    expect(() =>
+      basicAuthRequester(new URL('https://search-x.eu-central-1.es.amazonaws.com'), 'u', 'p'),
+    ).not.toThrow();
+  });
+});
