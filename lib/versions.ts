@@ -163,6 +163,7 @@ export function checkSequenceNumber(sequenceNumber: unknown): string {
 function isSequenceNumber(text: string): boolean {
   const length = text.length;
   if (length === 0 || length > SEQUENCE_NUMBER_MAX_DIGITS) return false;
+  // Stryker disable next-line EqualityOperator: `i <= length` reads one past the end, where charCodeAt gives NaN, which is neither below 48 nor above 57, so the answer is the same.
   for (let i = 0; i < length; i++) {
     const c = text.charCodeAt(i);
     if (c < 48 || c > 57) return false;
@@ -184,6 +185,7 @@ export function externalVersion(
 ): string {
   const seconds = creationSeconds(approximateCreationDateTime);
   const tiebreak = sequenceTiebreak(sequenceNumber);
+  // Stryker disable next-line ConditionalExpression: `true` is equivalent, it recomputes the cached high part for every record, with the same digits; the cache only saves work. `false` (never recompute) is a real rule, killed by the unit tests.
   if (seconds !== high.seconds) setHigh(seconds);
   // seconds * 2^31 + tiebreak: the tiebreak (< 2^31) is added to the low limb of the high part,
   // which carries at most 3 into the limbs above it.
@@ -191,6 +193,7 @@ export function externalVersion(
   const up = Math.floor(low / LIMB);
   low -= up * LIMB;
   let prefix = high.prefixes[up];
+  // Stryker disable next-line ConditionalExpression: `true` is equivalent, it recomputes the cached prefix text with the same digits; the cache only saves work. `false` (never compute it) is a real rule, killed by the unit tests.
   if (prefix === undefined) {
     prefix = prefixText(high.mid + up, high.carry);
     high.prefixes[up] = prefix;

@@ -145,10 +145,34 @@ describe('externalVersion', () => {
     { seconds: 10_000, seq: '2147483648' },
     { seconds: 465_661_287, seq: '1' },
     { seconds: 465_661_288, seq: '0' },
+    // seconds * 2^31 has a middle limb of 999999999 or 999999998, so the largest tiebreak
+    // carries out of the low limb and on through the middle one into the top.
+    { seconds: 465_661_287, seq: '2147483647' },
+    { seconds: 931_322_574, seq: '2147483647' },
+    { seconds: 1_396_983_861, seq: '2147483647' },
+    { seconds: 1_862_645_149, seq: '4294967295' },
     { seconds: 1_764_633_600, seq: '49000000000000000000000' },
     { seconds: MAX_SECONDS, seq: '0' },
   ])('is exact at a limb boundary: $seconds s, sequence $seq', ({ seconds: s, seq }) => {
     expect(externalVersion(s, seq)).toBe(expectedVersion(s, seq));
+  });
+
+  it('is exact for the first version a fresh process computes, whatever its second', () => {
+    // The high part is cached for the last second seen; the cache must start out matching no
+    // second at all, the epoch's first seconds included.
+    for (const s of [0, 1, 2]) {
+      jest.isolateModules(() => {
+        // Prepare
+        // eslint-disable-next-line @typescript-eslint/no-require-imports -- a fresh module instance
+        const fresh = require('../../lib/versions') as typeof import('../../lib/versions');
+
+        // Act
+        const version = fresh.externalVersion(s, '5');
+
+        // Assert
+        expect(version).toBe(expectedVersion(s, '5'));
+      });
+    }
   });
 
   it('fits a signed 64-bit long for every second up to 2^32-1', () => {
