@@ -11,7 +11,7 @@ import type {
 } from 'aws-lambda';
 import { loadConfig, type Config } from './lib/config';
 import { defaultCredentials, type CredentialProvider } from './lib/credentials';
-import { createS3DeadLetterSink, type DeadLetterSink } from './lib/dead-letter';
+import { s3DeadLetterSinkFor, type DeadLetterSink } from './lib/dead-letter';
 import { describeError } from './lib/errors';
 import { createLogger, type Logger } from './lib/logger';
 import { createEmf, type Emf } from './lib/metrics';
@@ -47,17 +47,7 @@ export function createRuntime(
           compression: config.compression,
           getCredentials,
         });
-  const deadLetters =
-    config.deadLetterBucket === undefined
-      ? undefined
-      : createS3DeadLetterSink({
-          bucket: config.deadLetterBucket,
-          prefix: config.deadLetterPrefix,
-          region: config.region,
-          index: config.index,
-          endpoint: config.s3Endpoint,
-          getCredentials,
-        });
+  const deadLetters = s3DeadLetterSinkFor(config, getCredentials);
   if (config.dryRun) {
     logger.warn('INDEXER_DRY_RUN=true: bulk requests are logged, not sent');
   }

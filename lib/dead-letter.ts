@@ -19,6 +19,7 @@ import { createHash } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
 import aws4 from 'aws4';
+import type { Config } from './config';
 import type { AwsCredentials, CredentialProvider } from './credentials';
 import { withTimeout, type Deadline } from './deadline';
 import { DeadLetterWriteError, describeError } from './errors';
@@ -256,4 +257,25 @@ export function createDeadLetterWriter(
       }
       return { ok: false, error: lastError };
     });
+}
+
+/**
+ * The S3 sink the configuration names (DEAD_LETTER_BUCKET, DEAD_LETTER_PREFIX, AWS_REGION,
+ * AWS_ENDPOINT_URL_S3), or undefined when no bucket is set. `index` is the index letters name
+ * (the backfill writes through its own target index).
+ */
+export function s3DeadLetterSinkFor(
+  config: Config,
+  getCredentials: CredentialProvider,
+  index: string = config.index,
+): DeadLetterSink | undefined {
+  if (config.deadLetterBucket === undefined) return undefined;
+  return createS3DeadLetterSink({
+    bucket: config.deadLetterBucket,
+    prefix: config.deadLetterPrefix,
+    region: config.region,
+    index,
+    endpoint: config.s3Endpoint,
+    getCredentials,
+  });
 }

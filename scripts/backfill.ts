@@ -11,7 +11,7 @@
  */
 import { loadConfig, type Config } from '../lib/config';
 import { defaultCredentials } from '../lib/credentials';
-import { createS3DeadLetterSink, type DeadLetterSink } from '../lib/dead-letter';
+import { s3DeadLetterSinkFor, type DeadLetterSink } from '../lib/dead-letter';
 import { describeError } from '../lib/errors';
 import { createLogger, type Logger } from '../lib/logger';
 import { createSearchClient, type SearchClient } from '../lib/search-client';
@@ -89,16 +89,8 @@ export function backfillClients(
           getCredentials,
         });
   const deadLetters =
-    config.deadLetterBucket === undefined
-      ? createFileDeadLetterSink(`${CHECKPOINT_DIR}/dead-letter`, index)
-      : createS3DeadLetterSink({
-          bucket: config.deadLetterBucket,
-          prefix: config.deadLetterPrefix,
-          region: config.region,
-          index,
-          endpoint: config.s3Endpoint,
-          getCredentials,
-        });
+    s3DeadLetterSinkFor(config, getCredentials, index) ??
+    createFileDeadLetterSink(`${CHECKPOINT_DIR}/dead-letter`, index);
   return { dynamo, search, deadLetters };
 }
 

@@ -15,7 +15,7 @@
  */
 import { loadConfig, type Config } from '../lib/config';
 import { defaultCredentials } from '../lib/credentials';
-import { createS3DeadLetterSink } from '../lib/dead-letter';
+import { s3DeadLetterSinkFor } from '../lib/dead-letter';
 import { describeError } from '../lib/errors';
 import { createLogger, type Logger } from '../lib/logger';
 import type { BatchDependencies } from '../lib/process-batch';
@@ -264,17 +264,7 @@ async function failureQueue(
   // Records the index rejects go where the Lambda puts them: a record re-read from the stream
   // has no other copy once its message is deleted. Without a bucket they stay not done, and so
   // does their message.
-  const deadLetterSink =
-    config.dryRun || config.deadLetterBucket === undefined
-      ? undefined
-      : createS3DeadLetterSink({
-          bucket: config.deadLetterBucket,
-          prefix: config.deadLetterPrefix,
-          region: config.region,
-          index: config.index,
-          endpoint: config.s3Endpoint,
-          getCredentials: credentials,
-        });
+  const deadLetterSink = config.dryRun ? undefined : s3DeadLetterSinkFor(config, credentials);
   let report: FailureQueueReport;
   try {
     report = await redriveFailureQueue(
