@@ -87,9 +87,12 @@ describe('timeValueMs', () => {
     expect(timeValueMs(value)).toBe(ms);
   });
 
-  it.each(['', '25', 'h', '25 h', '-1h', '1.5h', '25H', '1w'])('rejects %j', (value) => {
-    expect(timeValueMs(value)).toBeUndefined();
-  });
+  it.each(['', '25', 'h', '25 h', '-1h', '1.5h', '25H', '1w', '10sec', '25hours', '25h '])(
+    'rejects %j',
+    (value) => {
+      expect(timeValueMs(value)).toBeUndefined();
+    },
+  );
 });
 
 describe('indexBody', () => {
@@ -830,5 +833,165 @@ describe('setupAliasedIndex', () => {
     ).rejects.toThrow(
       'GET /_alias/transactions answered HTTP 200: alias transactions is over transactions-000001, transactions-000002 with no write index',
     );
+  });
+});
+
+describe('index setup messages and comparison rules', () => {
+  const body = indexBody(ES);
+
+  it('names every bad index option in one message, in the order they are read', () => {
+    // Act
+    const act = () =>
+      indexOptionsFromEnv(
+        { INDEX_SHARDS: '0', INDEX_REPLICAS: '16', INDEX_GC_DELETES: '1 day' },
+        'es',
+      );
+
+    // Assert
+    expect(act).toThrow(
+      new Error(
+        'invalid index options: INDEX_SHARDS must be an integer from 1 to 1024 (got "0"); ' +
+          'INDEX_REPLICAS must be an integer from 0 to 15 (got "16"); ' +
+          'INDEX_GC_DELETES must be a time value such as 25h or 90000s (got "1 day")',
+      ),
+    );
+  });
+
+  it.each([
+    ['null', null],
+    ['text', 'long'],
+    ['a list', [{ type: 'long' }]],
+  ])('treats a field mapping that is %s, not an object, as missing', (_label, mapping) => {
+    // Prepare
+    const response = getResponse('transactions', body, (s) => {
+      s.mappings.properties.userId = mapping as unknown as Record<string, unknown>;
+    });
+
+    // Act
+    const differences = indexDifferences(body, response, 'transactions');
+
+    // Assert
+    expect(differences).toEqual([
+      {
+        path: 'mappings.properties.userId',
+        expected: { type: 'long' },
+        actual: undefined,
+        fix: 'mapping',
+      },
+    ]);
+  });
+
+  it('reports a `dynamic: false` body against an index without mappings as absent there', () => {
+    // Prepare
+    const strict: IndexBody = { mappings: { dynamic: false, properties: {} } };
+
+    // Act
+    const differences = indexDifferences(strict, { transactions: {} }, 'transactions');
+
+    // Assert
+    expect(differences).toEqual([
+      { path: 'mappings.dynamic', expected: false, actual: undefined, fix: 'mapping' },
+    ]);
+  });
+
+  it('compares only the mapping parameters the body sets', () => {
+    // Prepare: the index carries a parameter the body leaves to the index.
+    const response = getResponse('transactions', body, (s) => {
+      s.mappings.properties.userId = { type: 'long', scaling_factor: 10 };
+    });
+
+    // Act
+    const differences = indexDifferences(body, response, 'transactions');
+
+    // Assert
+    expect(differences).toEqual([]);
+  });
+
+  it('names the failed request and its status in an IndexSetupError', async () => {
+    // Prepare
+    const { client } = fakeClient({ 'HEAD /transactions': { statusCode: 403, body: '' } });
+
+    // Act
+    const error: unknown = await setupIndex(client, 'transactions', body, 1).catch(
+      (e: unknown) => e,
+    );
+
+    // Assert
+    expect(error).toBeInstanceOf(IndexSetupError);
+    expect(error).toMatchObject({
+      name: 'IndexSetupError',
+      request: 'HEAD /transactions',
+      statusCode: 403,
+      message: 'HEAD /transactions answered HTTP 403: no error detail',
+    });
+  });
+
+  it('tells the operator why a short gc_deletes is a risk', async () => {
+    // Prepare
+    const { client } = fakeClient({
+      'HEAD /transactions': { statusCode: 404, body: '' },
+      'PUT /transactions': { statusCode: 200, body: {} },
+    });
+
+    // Act
+    const result = await setupIndex(
+      client,
+      'transactions',
+      indexBody({ ...ES, gcDeletes: '1h' }),
+      1,
+    );
+
+    // Assert
+    expect(result.warnings).toEqual([
+      "index.gc_deletes=1h does not outlive the stream's 24 h retention: a replayed older write " +
+        'could resurrect a deleted document',
+    ]);
+  });
+
+  it('sends no settings request when only other settings or mappings differ', async () => {
+    // Prepare
+    const existing = getResponse('transactions', body, (s) => {
+      s.settings.index.number_of_replicas = '1';
+      s.mappings.properties.amount = { type: 'float' };
+    });
+    const { client, calls } = fakeClient({
+      'HEAD /transactions': { statusCode: 200, body: '' },
+      'GET /transactions': { statusCode: 200, body: existing },
+    });
+
+    // Act
+    const result = await setupIndex(client, 'transactions', body, 1);
+
+    // Assert
+    expect(calls.map((c) => `${c.method} ${c.path}`)).toEqual([
+      'HEAD /transactions',
+      'GET /transactions',
+    ]);
+    expect(result.applied).toEqual([]);
+    expect(result.differences.map((d) => d.path)).toEqual([
+      'settings.index.number_of_replicas',
+      'mappings.properties.amount.type',
+    ]);
+  });
+
+  it('tells the operator how to move a concrete index behind the alias', async () => {
+    // Prepare
+    const { client } = fakeClient({
+      'GET /_alias/transactions': { statusCode: 404, body: {} },
+      'HEAD /transactions': [
+        { statusCode: 200, body: '' },
+        { statusCode: 200, body: '' },
+      ],
+      'GET /transactions': { statusCode: 200, body: getResponse('transactions', body) },
+    });
+
+    // Act
+    const result = await setupAliasedIndex(client, 'transactions', body, 1);
+
+    // Assert
+    expect(result.warnings).toEqual([
+      'transactions is a concrete index, not an alias: run `npm run reindex -- --table <table>` ' +
+        'once to move it behind the alias transactions (no downtime; see README "Reindex")',
+    ]);
   });
 });

@@ -335,6 +335,7 @@ describe('basicAuthRequester', () => {
       `Basic ${Buffer.from('dashboards-admin:p4ss:w0rd!').toString('base64')}`,
     );
     expect(received!.headers['content-type']).toBe('application/json');
+    expect(received!.headers.accept).toBe('application/json');
     expect(JSON.parse(received!.body.toString('utf8'))).toEqual({ a: 1 });
   });
 
@@ -496,5 +497,100 @@ describe('basicAuthRequester endpoints', () => {
     expect(() =>
       basicAuthRequester(new URL('https://search-x.eu-central-1.es.amazonaws.com'), 'u', 'p'),
     ).not.toThrow();
+  });
+});
+
+describe('security setup messages and mapping rules', () => {
+  it('describes the indexer role for whoever lists the roles', () => {
+    // Act
+    const role = indexerRoleDefinition(['transactions']);
+
+    // Assert
+    expect(role.description).toBe('dynamodb-opensearch-indexer: write and delete documents only');
+  });
+
+  it('keeps only the text entries of a mapping it extends', () => {
+    // Act: the security API takes lists of strings only.
+    const next = withBackendRole(
+      {
+        backend_roles: ['arn:aws:iam::123456789012:role/Other', 7, null],
+        users: [{ a: 1 }, 'bob'],
+      },
+      ADMIN_ARN,
+    );
+
+    // Assert
+    expect(next).toEqual({
+      backend_roles: ['arn:aws:iam::123456789012:role/Other', ADMIN_ARN],
+      hosts: [],
+      users: ['bob'],
+      and_backend_roles: [],
+    });
+  });
+
+  it('starts a missing admin mapping from nothing, whatever the 404 answer carries', async () => {
+    // Prepare
+    const { client, calls } = fakeClient({
+      [`GET ${API}/rolesmapping/all_access`]: {
+        statusCode: 404,
+        body: { all_access: { backend_roles: [ADMIN_ARN], users: ['stale'] } },
+      },
+      [`GET ${API}/rolesmapping/security_manager`]: {
+        statusCode: 200,
+        body: { security_manager: { backend_roles: [ADMIN_ARN] } },
+      },
+    });
+
+    // Act
+    const result = await setupSecurity(client, options(), 1);
+
+    // Assert
+    expect(calls.find((c) => c.method === 'PUT' && c.path.endsWith('/all_access'))?.body).toEqual({
+      backend_roles: [ADMIN_ARN],
+      hosts: [],
+      users: [],
+      and_backend_roles: [],
+    });
+    expect(result.applied).toEqual([
+      'role indexer_writer (transactions, transactions-*)',
+      `mapping indexer_writer = ${INDEXER_ARN}`,
+      `mapping all_access += ${ADMIN_ARN}`,
+    ]);
+  });
+
+  it('treats an empty 200 answer to an admin mapping read as no mapping yet', async () => {
+    // Prepare: basicAuthRequester answers an empty body as undefined.
+    const { client } = fakeClient({
+      [`GET ${API}/rolesmapping/all_access`]: { statusCode: 200, body: undefined },
+      [`GET ${API}/rolesmapping/security_manager`]: { statusCode: 200, body: undefined },
+    });
+
+    // Act
+    const result = await setupSecurity(client, options(), 1);
+
+    // Assert
+    expect(result.applied.slice(2)).toEqual([
+      `mapping all_access += ${ADMIN_ARN}`,
+      `mapping security_manager += ${ADMIN_ARN}`,
+    ]);
+  });
+
+  it('names the failed request and its status in a SecuritySetupError', async () => {
+    // Prepare
+    const { client } = fakeClient({
+      [`PUT ${API}/roles/indexer_writer`]: { statusCode: 403, body: { message: 'no permissions' } },
+    });
+
+    // Act
+    const error: unknown = await setupSecurity(client, options(), 1).catch((e: unknown) => e);
+
+    // Assert
+    expect(error).toBeInstanceOf(SecuritySetupError);
+    expect(error).toMatchObject({
+      name: 'SecuritySetupError',
+      request: `PUT ${API}/roles/indexer_writer`,
+      statusCode: 403,
+      message: `PUT ${API}/roles/indexer_writer answered HTTP 403: no permissions`,
+    });
   });
 });
