@@ -183,7 +183,7 @@ function asObject(value: unknown): Json | undefined {
 
 /** Settings values come back as strings ("1", "25h"); compare in that form. */
 function sameSetting(expected: unknown, actual: unknown): boolean {
-  // Stryker disable next-line ConditionalExpression: `true` compares String(undefined) = "undefined", which no expected value (a number, a boolean, a time value) equals, so an absent value still differs; `false` (nothing ever matches) is killed.
+  // Stryker disable next-line ConditionalExpression: only `actual !== undefined` -> `true` is equivalent: String(undefined) is "undefined", which no expected value (a number, a boolean, a time value) equals; the other mutants here (the whole comparison, or its right side, as `true` or `false`) were checked by hand and are killed.
   return actual !== undefined && String(expected) === String(actual);
 }
 
@@ -322,21 +322,21 @@ export class IndexSetupError extends Error {
 }
 
 function errorType(body: unknown): string {
-  // Stryker disable next-line ConditionalExpression: `true` also hands a parsed body to JSON.parse, which reads its String() form: "[object Object]" or "undefined" throws and safeJson returns the body unchanged (OpenSearch answers with an object, text or nothing); `false` (never parse) is killed by the JSON-text error tests.
-  const parsed = typeof body === 'string' ? safeJson(body) : body;
-  const error = asObject(parsed)?.error;
+  const error = asObject(parsedBody(body))?.error;
   if (typeof error === 'string') return error;
   const type = asObject(error)?.type;
   return typeof type === 'string' ? type : 'no error detail';
 }
 
-function safeJson(text: string): unknown {
+/** A response body as JSON: text is parsed; text that is not JSON has nothing to read in it. */
+function parsedBody(body: unknown): unknown {
+  if (typeof body !== 'string') return body;
   try {
-    return JSON.parse(text);
-    // Stryker disable next-line BlockStatement: returning undefined instead of the unparsable text changes nothing: both callers read the result through asObject, which is undefined for either.
+    return JSON.parse(body);
   } catch {
-    return text;
+    // not JSON (an HTML error page): nothing to read in it, as with no body
   }
+  return undefined;
 }
 
 /**
@@ -382,14 +382,12 @@ export async function setupIndex(
   if (get.statusCode !== 200) {
     throw new IndexSetupError(`GET ${create.path}`, get.statusCode, errorType(get.body));
   }
-  // Stryker disable next-line ConditionalExpression: `true` also hands a parsed body to JSON.parse, which reads its String() form: "[object Object]" throws and safeJson returns the body unchanged (GET /<index> answers an object or text); `false` (never parse) is killed by the test whose GET answers JSON text.
-  const state = typeof get.body === 'string' ? safeJson(get.body) : get.body;
-  let differences = indexDifferences(body, state, index);
+  let differences = indexDifferences(body, parsedBody(get.body), index);
   const applied: string[] = [];
+  // The second test only narrows the type: a body without settings has no settings.* difference.
   if (
-    // Stryker disable next-line ConditionalExpression: `true` changes nothing: applySettings is undefined only for a body without settings, and then indexDifferences reports no settings.* path, so some() below is false anyway; `false` (never apply) is killed.
-    applySettings !== undefined &&
-    differences.some((d) => d.path === 'settings.index.gc_deletes')
+    differences.some((d) => d.path === 'settings.index.gc_deletes') &&
+    applySettings !== undefined
   ) {
     const put = await client.request('PUT', applySettings.path, applySettings.body, timeoutMs);
     if (put.statusCode < 200 || put.statusCode > 299) {
