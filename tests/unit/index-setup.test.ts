@@ -881,7 +881,7 @@ describe('index setup messages and comparison rules', () => {
     ]);
   });
 
-  it('reports a `dynamic: false` body against an index without mappings as absent there', () => {
+  it('reports the dynamic setting as absent when the index is answered without mappings', () => {
     // Prepare
     const strict: IndexBody = { mappings: { dynamic: false, properties: {} } };
 
