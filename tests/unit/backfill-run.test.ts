@@ -485,6 +485,21 @@ describe('runBackfill', () => {
     });
   });
 
+  it('runs without the optional record and checkpoint hooks', async () => {
+    // Prepare
+    const h = harness({ pages: { 0: [page([1])], 1: [page([])] } });
+    const ctx: { -readonly [K in keyof BackfillContext]: BackfillContext[K] } = { ...h.ctx };
+    delete ctx.onRecords;
+    delete ctx.onCheckpoint;
+
+    // Act
+    const report = await runBackfill(options(), ctx);
+
+    // Assert
+    expect(report).toMatchObject({ complete: true, read: 1 });
+    expect(h.records).toEqual([]);
+  });
+
   it('starts no Scan once stopped', async () => {
     const h = harness({ pages: { 0: [page([1])], 1: [page([2])] }, stopped: () => true });
 
