@@ -31,6 +31,13 @@ describe('parseArgs option rules', () => {
       [],
       ['unexpected argument "--Table"', 'unexpected argument "T"'],
     ],
+    [
+      'a name with more after it',
+      ['--resume_x', '--table1=T'],
+      {},
+      [],
+      ['unexpected argument "--resume_x"', 'unexpected argument "--table1=T"'],
+    ],
     ['a single dash', ['-t'], {}, [], ['unexpected argument "-t"']],
     ['text before the dashes', ['x--table'], {}, [], ['unexpected argument "x--table"']],
     ['a flag given a value', ['--resume=yes'], {}, [], ['unknown option --resume']],

@@ -191,6 +191,36 @@ describe('scanSegment', () => {
     ]);
   });
 
+  it('slows the pacer only on throttling, not on a server error', async () => {
+    const h = harness([awsError('InternalServerError'), page([1])]);
+
+    await scanSegment({ segment: 0, totalSegments: 1, startKey: undefined }, h.deps);
+
+    expect(h.events).toEqual(['before', 'scan', 'before', 'scan', 'after 1']);
+  });
+
+  it('logs each Scan retry with its segment, attempt, wait and error', async () => {
+    // Prepare
+    const logs = captureLogger('debug');
+    const h = harness([awsError('ThrottlingException'), page([1])]);
+
+    // Act
+    await scanSegment(
+      { segment: 2, totalSegments: 4, startKey: undefined },
+      { ...h.deps, logger: logs.logger },
+    );
+
+    // Assert
+    expect(logs.all('scan retried')).toEqual([
+      expect.objectContaining({
+        segment: 2,
+        attempt: 1,
+        delayMs: 50,
+        error: 'ThrottlingException: ThrottlingException happened',
+      }),
+    ]);
+  });
+
   it('lets a fatal error through without retrying', async () => {
     const fatal = awsError('ResourceNotFoundException');
     const h = harness([fatal, page([1])]);
