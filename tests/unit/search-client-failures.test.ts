@@ -37,6 +37,7 @@ describe('createSearchClient failures', () => {
   });
 
   afterEach(async () => {
+    jest.useRealTimers();
     jest.restoreAllMocks();
     await Promise.all(clients.splice(0).map((c) => c.close()));
     await server.close();
@@ -89,6 +90,29 @@ describe('createSearchClient failures', () => {
     if (answered)
       expect(outcome).toEqual([{ status: 201, errorType: undefined, reason: undefined }]);
     else expect(outcome).toMatchObject({ name: 'BulkRequestError', status });
+  });
+
+  it('names the timeout in the error when the exchange outlives it', async () => {
+    // Prepare: a credential provider that never answers, so only the exchange's own bound ends it.
+    jest.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate'] });
+    const search = client({
+      auth: 'sigv4',
+      getCredentials: () => new Promise<never>(() => undefined),
+    });
+    let outcome: unknown = 'pending';
+    search.bulk(NDJSON, 1, 300.7).then(
+      () => (outcome = 'resolved'),
+      (error: unknown) => (outcome = error),
+    );
+
+    // Act
+    await jest.advanceTimersByTimeAsync(1_000);
+
+    // Assert
+    expect(outcome).toBeInstanceOf(BulkRequestError);
+    expect((outcome as Error).message).toBe(
+      'bulk request failed: Error: request timed out after 300 ms',
+    );
   });
 
   it('sends the next request straight to the endpoint after a dropped connection, without a ping or a sniff', async () => {
