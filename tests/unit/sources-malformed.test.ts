@@ -172,7 +172,7 @@ describe('Kinesis records', () => {
     ['an arrival time as text', '1700000000', 0],
     ['an arrival time past the version scale', 2 ** 40, 2 ** 32 - 1],
     ['a fractional arrival time', 1_700_000_000.9, 1_700_000_000],
-  ])('dates an undecodable record with %s at second %d', (_label, arrival, seconds) => {
+  ])('dates an undecodable record with %s (%p) at second %d', (_label, arrival, seconds) => {
     // Prepare
     const record = kinesisData('not base64!') as { kinesis: Record<string, unknown> };
     record.kinesis.approximateArrivalTimestamp = arrival;
