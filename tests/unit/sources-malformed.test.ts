@@ -8,8 +8,10 @@ import type { RecordOptions } from '../../lib/records';
 import { dynamodbSource, kinesisSource, sourceFor } from '../../lib/sources';
 import { scanSource } from '../../lib/sources/scan';
 import {
+  CREATED_AT,
   dynamodbChangeJson,
   kinesisRecord,
+  sequenceNumber,
   SOURCE_TABLE,
   streamRecord,
   transactionKeys,
@@ -76,6 +78,23 @@ describe('DynamoDB stream records', () => {
 
     // Assert
     expect(error.errorType).toBe('MissingNewImage');
+  });
+});
+
+describe('DynamoDB stream record identity', () => {
+  it('names a record by its SequenceNumber, eventID and eventName', () => {
+    expect(dynamodbSource.identity(streamRecord({ eventName: 'MODIFY' }))).toEqual({
+      identifier: sequenceNumber(1),
+      eventId: `event-${sequenceNumber(1)}`,
+      eventName: 'MODIFY',
+      createdSeconds: CREATED_AT,
+    });
+  });
+
+  it('leaves out an eventID and eventName that are not text', () => {
+    const identity = dynamodbSource.identity({ ...streamRecord(), eventID: 7, eventName: 7 });
+
+    expect(identity).toMatchObject({ eventId: undefined, eventName: undefined });
   });
 });
 
