@@ -115,6 +115,22 @@ describe('createSearchClient failures', () => {
     );
   });
 
+  it('keeps the I/O error as the cause when the connection drops', async () => {
+    // Prepare
+    server.respond((_req, res) => {
+      res.socket?.destroy();
+    });
+
+    // Act
+    const error = await client()
+      .bulk(NDJSON, 1, 5_000)
+      .catch((e: unknown) => e);
+
+    // Assert
+    expect(error).toBeInstanceOf(BulkRequestError);
+    expect((error as Error).cause).toBeInstanceOf(Error);
+  });
+
   it('sends the next request straight to the endpoint after a dropped connection, without a ping or a sniff', async () => {
     // Prepare: the first request's connection drops; the second one comes after the
     // opensearch-js pool's resurrection time (60 s) has passed.
