@@ -122,6 +122,18 @@ describe('Kinesis records', () => {
       'kinesis.data is not a JSON object',
     ],
     [
+      'JSON that is a number',
+      kinesisData(b64(5)),
+      'NotDynamodbChange',
+      'kinesis.data is not a JSON object',
+    ],
+    [
+      'Keys that are text',
+      kinesisRecord({ ...good, dynamodb: { ...(good.dynamodb as object), Keys: 'k' } }),
+      'MissingKeys',
+      'record has no dynamodb.Keys',
+    ],
+    [
       'JSON from another source',
       kinesisData(b64({ ...good, eventSource: 'aws:s3' })),
       'NotDynamodbChange',
@@ -182,6 +194,26 @@ describe('Kinesis records', () => {
     expect(kinesisSource.identity(kinesisRecord(good, { sequenceNumber: seq })).identifier).toBe(
       seq,
     );
+  });
+
+  it('dates a record by its change time, not its arrival, and leaves out fields that are not text', () => {
+    // Prepare: a change made a day before it reached the stream.
+    const record = kinesisRecord({
+      ...good,
+      eventName: 7,
+      dynamodb: { ...(good.dynamodb as object), ApproximateCreationDateTime: 1_600_000_000_000 },
+    });
+    (record as Record<string, unknown>).eventID = 7;
+
+    // Act
+    const identity = kinesisSource.identity(record);
+
+    // Assert
+    expect(identity).toMatchObject({
+      eventId: undefined,
+      eventName: undefined,
+      createdSeconds: 1_600_000_000,
+    });
   });
 
   it.each([
