@@ -115,6 +115,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     return parsed;
   }
 
+  // Stryker disable next-line StringLiteral: only the fallback 'false' is equivalent (any fallback but 'true' reads as false); the name, the allowed values and the compared 'true' are killed by the config tests (checked by hand).
   const dryRun = oneOf('INDEXER_DRY_RUN', ['true', 'false'], 'false') === 'true';
   const rawEndpoint = read('OPENSEARCH_ENDPOINT');
   let endpoint: URL | undefined;
@@ -147,6 +148,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
 
   const deadLetterBucket = read('DEAD_LETTER_BUCKET');
   if (
+    // Stryker disable next-line ConditionalExpression: only `true` is equivalent (RegExp#test(undefined) tests the text "undefined", a valid bucket name); `false` is killed by the bucket tests.
     deadLetterBucket !== undefined &&
     !/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(deadLetterBucket)
   ) {
@@ -169,6 +171,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
   // A Kinesis stream may carry several tables' changes (or the wrong one's): SOURCE_TABLE names
   // the table this index mirrors. DynamoDB's naming rules (CreateTable): 3-255 of [A-Za-z0-9_.-].
   const sourceTable = read('SOURCE_TABLE');
+  // Stryker disable next-line ConditionalExpression: only `true` is equivalent (RegExp#test(undefined) tests the text "undefined", a valid table name); `false` is killed by the SOURCE_TABLE tests.
   if (sourceTable !== undefined && !/^[A-Za-z0-9_.-]{3,255}$/.test(sourceTable)) {
     problems.push(`SOURCE_TABLE is not a DynamoDB table name (got "${sourceTable}")`);
   }
@@ -194,6 +197,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
       oneOf(
         'OPENSEARCH_VERSIONING',
         ['external', 'off'],
+        // Stryker disable next-line StringLiteral: only the fallback 'off' is equivalent (any fallback but 'external' reads as off); 'aoss' and 'external' are killed by the versioning default tests.
         service === 'aoss' ? 'off' : 'external',
       ) === 'external',
     ttlDeletes: oneOf('TTL_DELETES', ['delete', 'ignore'], 'delete'),
@@ -205,6 +209,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     sourceTable,
     bulkMaxBytes: integer('BULK_MAX_BYTES', DEFAULTS.bulkMaxBytes, 1024, 100 * MiB),
     bulkConcurrency: integer('BULK_CONCURRENCY', DEFAULTS.bulkConcurrency, 1, 16),
+    // Stryker disable next-line StringLiteral: only the fallback 'none' is equivalent (any fallback but 'gzip' reads as off); the name, the allowed values and the compared 'gzip' are killed by the config tests (checked by hand).
     compression: oneOf('BULK_COMPRESSION', ['none', 'gzip'], 'none') === 'gzip',
     requestTimeoutMs: integer('REQUEST_TIMEOUT_MS', DEFAULTS.requestTimeoutMs, 100, 900_000),
     retryBaseMs,
