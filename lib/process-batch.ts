@@ -126,7 +126,9 @@ export async function processRecords<R>(
   // Phase 4's writer, fed from phases 1 and 3. Dead letters get half the margin the bulk requests
   // get: keeping a rejected record is worth more of the remaining time than one more retry.
   const writeLetter =
-    deps.deadLetters === undefined || config.dryRun
+    deps.deadLetters === undefined ||
+    // Stryker disable next-line ConditionalExpression: `false` is equivalent: a dry run's reject() returns before it reads the writer, and an unused writer does nothing (`true` is killed).
+    config.dryRun
       ? undefined
       : createDeadLetterWriter(deps.deadLetters, {
           deadline: createDeadline(deps.remainingMs, config.deadlineMarginMs / 2, minRequestMs),
@@ -252,16 +254,19 @@ function deadLettered(
 /** The newest creation time (epoch s) among the records, 0 when none has one. */
 function newestCreatedSeconds<R>(records: readonly R[], source: ChangeSource<R>): number {
   let newest = 0;
+  // Stryker disable next-line ConditionalExpression: `false` is equivalent: identity(record).createdSeconds is the same value, only slower (`true` is killed: a Kinesis source has no createdSeconds).
   if (source.createdSeconds !== undefined) {
     // One field per record, rather than a whole identity object (this runs for every record).
     for (let i = 0; i < records.length; i++) {
       const created = source.createdSeconds(records[i]);
+      // Stryker disable next-line EqualityOperator: `>=` is equivalent (an equal time leaves the same newest); `<=` is killed.
       if (created > newest) newest = created;
     }
     return newest;
   }
   for (let i = 0; i < records.length; i++) {
     const created = source.identity(records[i]).createdSeconds;
+    // Stryker disable next-line EqualityOperator: `>=` is equivalent (an equal time leaves the same newest); `<=` is killed.
     if (created > newest) newest = created;
   }
   return newest;

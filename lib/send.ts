@@ -60,6 +60,7 @@ export async function sendUntilDone(
   const round = new SendRound(ctx);
   const chunkQueue = limiter(config.bulkConcurrency);
   let pending = encodeOperations(operations);
+  // Stryker disable next-line ConditionalExpression,EqualityOperator: `true` and `>= 0` are equivalent: the condition only matters for an empty batch, whose round sends nothing (chunkByBytes([]) is []) and breaks on an empty retry list (`false` and `<= 0` are killed).
   for (let attempt = 1; pending.length > 0; attempt++) {
     const retry: EncodedOperation[] = [];
     // Chunks can go out concurrently: after coalescing no two operations share a document.
