@@ -1160,6 +1160,31 @@ describe('failure-queue re-drive rules', () => {
     expect(report.counts.redriven).toBe(1);
   });
 
+  it('makes no core call beyond the last record when the range fills its core batches exactly', async () => {
+    // Prepare
+    const queue = new MemoryQueue();
+    queue.send(ddbMessage(sequenceNumber(1), sequenceNumber(2)));
+    const logs = captureLogger();
+
+    // Act
+    await redriveFailureQueue(
+      { dryRun: false, limit: undefined, table: undefined, coreBatch: 1 },
+      {
+        queue,
+        readers: { dynamodb: fakeReader(shards()) },
+        core: {
+          config: batchConfig(),
+          search: fakeSearch().search,
+          logger: logs.logger,
+          deadLetters: undefined,
+        },
+      },
+    );
+
+    // Assert: one 'batch processed' line per core call.
+    expect(logs.all('batch processed')).toHaveLength(2);
+  });
+
   it('gives each core call the re-drive budget: it retries a cluster that is down until the budget is spent, then keeps the message', async () => {
     // Prepare
     const queue = new MemoryQueue();

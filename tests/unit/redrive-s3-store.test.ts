@@ -50,6 +50,10 @@ async function listAll(keys: AsyncIterable<string>): Promise<string[]> {
 }
 
 describe('createS3Store', () => {
+  it('names its error for the report', () => {
+    expect(new StoreUnavailableError('x').name).toBe('StoreUnavailableError');
+  });
+
   it('lists every page of a prefix with the continuation token, skipping entries without a key (S3 ListObjectsV2)', async () => {
     // Prepare
     const pages = [

@@ -280,6 +280,24 @@ describe('createDynamodbStreamReader', () => {
     });
   });
 
+  it('keeps reading past a record that carries no stream data (no sequence number to compare)', async () => {
+    // Prepare
+    stubSend(DynamoDBStreamsClient, (command) =>
+      command instanceof GetShardIteratorCommand
+        ? { ShardIterator: 'it' }
+        : { Records: [{ eventID: 'bare' }, sdkRecord('100')], NextShardIterator: 'it-2' },
+    );
+    const reader = createDynamodbStreamReader(OPTIONS);
+
+    // Act
+    const read = await reader.readRange(range({ end: '100' }));
+
+    // Assert
+    expect(
+      read.kind === 'records' && read.records.map((r) => (r as { eventID: string }).eventID),
+    ).toEqual(['bare', 'e-100']);
+  });
+
   it('gives up after 5 empty pages of an open shard unless told otherwise', async () => {
     // Prepare
     const stub = stubSend(DynamoDBStreamsClient, (command) =>
@@ -414,6 +432,24 @@ describe('createKinesisStreamReader', () => {
       kind: 'incomplete',
       detail: '3 empty pages before sequence number 102',
     });
+  });
+
+  it('keeps reading past a record that carries no sequence number', async () => {
+    // Prepare
+    stubSend(KinesisClient, (command) => {
+      if (command instanceof KinesisGetShardIteratorCommand) return { ShardIterator: 'it' };
+      const page = kinesisPage(['100']);
+      return { ...page, Records: [{ PartitionKey: 'bare' }, ...(page.Records as unknown[])] };
+    });
+    const reader = createKinesisStreamReader(OPTIONS);
+
+    // Act
+    const read = await reader.readRange(kinesisRange({ end: '100' }));
+
+    // Assert
+    expect(
+      read.kind === 'records' && read.records.map((r) => (r as { eventID: string }).eventID),
+    ).toEqual(['shardId-000000000000:', 'shardId-000000000000:100']);
   });
 
   it.each(['TrimmedDataAccessException', 'ResourceNotFoundException'])(
