@@ -1012,6 +1012,34 @@ describe('failure-queue re-drive rules', () => {
     expect(parseMessage(body)).toBe(problem);
   });
 
+  it.each([
+    ['an empty start', '', '1', false],
+    ['an end of 129 digits', '1', '9'.repeat(129), false],
+    ['a start with a sign', '+1', '2', false],
+    [
+      'one digit to 128 digits (a Kinesis sequence number is at most 128)',
+      '7',
+      '9'.repeat(128),
+      true,
+    ],
+  ])('takes sequence numbers of 1 to 128 decimal digits only: %s', (_name, start, end, usable) => {
+    // Prepare
+    const body = JSON.stringify({
+      DDBStreamBatchInfo: {
+        streamArn: STREAM_ARN,
+        shardId: SHARD,
+        startSequenceNumber: start,
+        endSequenceNumber: end,
+      },
+    });
+
+    // Act
+    const parsed = parseMessage(body);
+
+    // Assert
+    expect(typeof parsed !== 'string').toBe(usable);
+  });
+
   it('leaves batchSize unknown when the message does not give it as a number', () => {
     const body = JSON.stringify({
       DDBStreamBatchInfo: {
