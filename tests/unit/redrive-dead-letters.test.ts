@@ -286,6 +286,8 @@ describe('redriveDeadLetters', () => {
 
     expect(store.objects.size).toBe(0);
     expect(report.counts.deleted).toBe(1);
+    expect(report.left).toEqual([]);
+    expect(anythingLeft(report)).toBe(false);
   });
 
   it('reads and plans on --dry-run, and writes nothing anywhere', async () => {
@@ -514,28 +516,34 @@ describe('dead-letter re-drive rules', () => {
     expect(JSON.parse(fake.sent()[0]?.source ?? '')).toMatchObject({ amount: 3 });
   });
 
-  it('compares sequence numbers of different lengths as numbers (9 before 10)', async () => {
-    // Prepare: "10" lists (and sorts as text) before "9".
-    const store = new MemoryStore();
-    for (const seq of ['10', '9']) {
-      storeLetter(
-        store,
-        `dead-letter/${seq}.json`,
-        streamRecord({
-          keys: transactionKeys(3, 51),
-          newImage: transactionImage(3, 51, { amount: { N: seq } }),
-          sequenceNumber: seq,
-        }),
-      );
-    }
+  it.each([
+    ['10 listed first', ['10', '9']],
+    ['9 listed first', ['9', '10']],
+  ])(
+    'compares sequence numbers of different lengths as numbers (9 before 10; %s)',
+    async (_name, listed) => {
+      // Prepare: keys a, b in listing order; "10" sorts as text before "9".
+      const store = new MemoryStore();
+      for (const [at, seq] of listed.entries()) {
+        storeLetter(
+          store,
+          `dead-letter/${'ab'[at]}.json`,
+          streamRecord({
+            keys: transactionKeys(3, 51),
+            newImage: transactionImage(3, 51, { amount: { N: seq } }),
+            sequenceNumber: seq,
+          }),
+        );
+      }
 
-    // Act
-    const { fake } = await runWith(store);
+      // Act
+      const { fake } = await runWith(store);
 
-    // Assert
-    expect(fake.sent()).toHaveLength(1);
-    expect(JSON.parse(fake.sent()[0]?.source ?? '')).toMatchObject({ amount: 10 });
-  });
+      // Assert
+      expect(fake.sent()).toHaveLength(1);
+      expect(JSON.parse(fake.sent()[0]?.source ?? '')).toMatchObject({ amount: 10 });
+    },
+  );
 
   it.each([
     ['12ab', '9'],
@@ -731,6 +739,7 @@ describe('dead-letter re-drive rules', () => {
         createdAt,
       });
     storeLetter(store, letterKey(1), at(1, now - TOMBSTONE_SECONDS - 1));
+    storeLetter(store, letterKey(4), at(4, now - TOMBSTONE_SECONDS - 3600));
     storeLetter(store, letterKey(2), at(2, now - TOMBSTONE_SECONDS));
     storeLetter(store, letterKey(3), at(3, now - 60));
     storeLetter(store, 'dead-letter/scan.json', scanRecord(60, undefined, '1'), 'scan');
@@ -739,7 +748,7 @@ describe('dead-letter re-drive rules', () => {
     const { report } = await runWith(store);
 
     // Assert
-    expect(report.counts.replayed).toBe(4);
-    expect(report.olderThanTombstones).toBe(1);
+    expect(report.counts.replayed).toBe(5);
+    expect(report.olderThanTombstones).toBe(2);
   });
 });
