@@ -1,7 +1,10 @@
 import { BulkRequestError } from '../../lib/errors';
 import {
   anythingLeft,
+  BATCH_BUDGET_MS,
   redriveDeadLetters,
+  REDRIVE_BATCH,
+  TOMBSTONE_SECONDS,
   type DeadLetterRedriveOptions,
   type RedriveReport,
 } from '../../lib/redrive/dead-letters';
@@ -23,6 +26,7 @@ import {
   transactionKeys,
   type FakeSearch,
   type FakeSearchOptions,
+  type BatchConfig,
   type TestStreamRecord,
 } from './factories';
 
@@ -282,6 +286,8 @@ describe('redriveDeadLetters', () => {
 
     expect(store.objects.size).toBe(0);
     expect(report.counts.deleted).toBe(1);
+    expect(report.left).toEqual([]);
+    expect(anythingLeft(report)).toBe(false);
   });
 
   it('reads and plans on --dry-run, and writes nothing anywhere', async () => {
@@ -389,3 +395,360 @@ function store(): MemoryStore {
   memory = new MemoryStore();
   return memory;
 }
+
+/** Like `run`, with the core's configuration and logs at hand, and the virtual time it spent. */
+async function runWith(
+  store: MemoryStore,
+  opts: {
+    search?: FakeSearchOptions;
+    options?: Partial<DeadLetterRedriveOptions>;
+    config?: Partial<BatchConfig>;
+  } = {},
+): Promise<{
+  report: RedriveReport;
+  fake: FakeSearch;
+  logs: ReturnType<typeof captureLogger>;
+  elapsedMs: number;
+}> {
+  const fake = fakeSearch(opts.search ?? {});
+  const logs = captureLogger();
+  const start = (CREATED_AT + 60) * 1000;
+  let now = start;
+  const report = await redriveDeadLetters(
+    { ...OPTIONS, ...opts.options },
+    {
+      store,
+      core: {
+        config: batchConfig({ retryBaseMs: 1000, retryMaxMs: 5000, ...opts.config }),
+        search: fake.search,
+        logger: logs.logger,
+        sleep: async (ms) => {
+          now += ms;
+        },
+      },
+      now: () => now,
+    },
+  );
+  return { report, fake, logs, elapsedMs: now - start };
+}
+
+/** A scan record as the backfill dead-letters it (lib/sources/scan.ts). */
+function scanRecord(transactionId: number, version: string | undefined, amount: string): unknown {
+  return {
+    table: 'UsersTransactions',
+    keys: transactionKeys(3, transactionId),
+    item: transactionImage(3, transactionId, { amount: { N: amount } }),
+    ...(version === undefined ? {} : { version }),
+  };
+}
+
+describe('dead-letter re-drive rules', () => {
+  it('replays the letters in core calls of --batch-size letters, REDRIVE_BATCH by default', async () => {
+    // Prepare
+    const small = new MemoryStore();
+    for (let n = 1; n <= 3; n++) storeLetter(small, letterKey(n), insert(n));
+    const large = new MemoryStore();
+    for (let n = 1; n <= REDRIVE_BATCH + 1; n++) storeLetter(large, letterKey(n), insert(n));
+
+    // Act
+    const batched = await runWith(small, { options: { batchSize: 2 } });
+    const byDefault = await runWith(large);
+
+    // Assert
+    expect(batched.fake.calls.map((c) => c.actions.length)).toEqual([2, 1]);
+    expect(batched.report.left).toEqual([]);
+    expect(batched.report.counts.replayed).toBe(3);
+    expect(byDefault.logs.all('batch processed')).toHaveLength(2);
+    expect(byDefault.report.counts.replayed).toBe(REDRIVE_BATCH + 1);
+  });
+
+  it.each([
+    ['text that is not JSON', '{"truncated', /^not JSON: /],
+    ['null', 'null', /^not a dead-letter object$/],
+    ['a number', '5', /^not a dead-letter object$/],
+    ['an array', '[{"record":{}}]', /^not a dead-letter object$/],
+    ['no record', '{"errorType":"x"}', /^no record$/],
+    [
+      'an unknown source',
+      '{"record":{},"source":"carrier-pigeon"}',
+      /^no adapter for source "carrier-pigeon"$/,
+    ],
+    [
+      'a source that is not text',
+      '{"record":{},"source":["dynamodb"]}',
+      /^no adapter for source \["dynamodb"\]$/,
+    ],
+  ])('leaves a letter holding %s where it is, saying why', async (_name, body, detail) => {
+    // Prepare
+    const store = new MemoryStore();
+    store.objects.set('dead-letter/x.json', body);
+
+    // Act
+    const { report, fake } = await runWith(store);
+
+    // Assert
+    expect(report.left).toEqual([
+      { key: 'dead-letter/x.json', outcome: 'malformed', detail: expect.stringMatching(detail) },
+    ]);
+    expect(fake.calls).toEqual([]);
+    expect(store.objects.get('dead-letter/x.json')).toBe(body);
+  });
+
+  it('applies letters of one item in order of creation, even when their sequence numbers say otherwise', async () => {
+    // Prepare: three letters of one item from different shards, listed newest first.
+    const store = new MemoryStore();
+    const change = (seq: string, createdAt: number, amount: string): TestStreamRecord =>
+      streamRecord({
+        keys: transactionKeys(3, 51),
+        newImage: transactionImage(3, 51, { amount: { N: amount } }),
+        sequenceNumber: seq,
+        createdAt,
+      });
+    storeLetter(store, 'dead-letter/a.json', change(sequenceNumber(1), CREATED_AT + 2, '3'));
+    storeLetter(store, 'dead-letter/b.json', change(sequenceNumber(3), CREATED_AT, '1'));
+    storeLetter(store, 'dead-letter/c.json', change(sequenceNumber(2), CREATED_AT + 1, '2'));
+
+    // Act
+    const { fake } = await runWith(store);
+
+    // Assert
+    expect(fake.sent()).toHaveLength(1);
+    expect(JSON.parse(fake.sent()[0]?.source ?? '')).toMatchObject({ amount: 3 });
+  });
+
+  it.each([
+    ['10 listed first', ['10', '9']],
+    ['9 listed first', ['9', '10']],
+  ])(
+    'compares sequence numbers of different lengths as numbers (9 before 10; %s)',
+    async (_name, listed) => {
+      // Prepare: keys a, b in listing order; "10" sorts as text before "9".
+      const store = new MemoryStore();
+      for (const [at, seq] of listed.entries()) {
+        storeLetter(
+          store,
+          `dead-letter/${'ab'[at]}.json`,
+          streamRecord({
+            keys: transactionKeys(3, 51),
+            newImage: transactionImage(3, 51, { amount: { N: seq } }),
+            sequenceNumber: seq,
+          }),
+        );
+      }
+
+      // Act
+      const { fake } = await runWith(store);
+
+      // Assert
+      expect(fake.sent()).toHaveLength(1);
+      expect(JSON.parse(fake.sent()[0]?.source ?? '')).toMatchObject({ amount: 10 });
+    },
+  );
+
+  it.each([
+    ['12ab', '9'],
+    ['9', '12ab'],
+    ['ab12', '9'],
+    ['9', 'ab12'],
+  ])(
+    'orders a letter whose sequence number is not a number (%s, %s) without failing the run',
+    async (first, second) => {
+      // Prepare: listed in the order given (keys a, b); the malformed one is rejected again.
+      const store = new MemoryStore();
+      for (const [key, seq, id] of [
+        ['dead-letter/a.json', first, 51],
+        ['dead-letter/b.json', second, 52],
+      ] as const) {
+        storeLetter(
+          store,
+          key,
+          streamRecord({
+            keys: transactionKeys(3, id),
+            newImage: transactionImage(3, id),
+            sequenceNumber: seq,
+          }),
+        );
+      }
+
+      // Act
+      const { report } = await runWith(store);
+
+      // Assert
+      expect(report.counts.replayed).toBe(1);
+      expect(report.counts.rejected).toBe(1);
+    },
+  );
+
+  it.each([
+    ['the later read listed first', 'a', 'b'],
+    ['the later read listed last', 'b', 'a'],
+  ])(
+    'orders scan letters of one item read in the same second by their version text (%s)',
+    async (_name, later, earlier) => {
+      // Prepare: two reads of one item in the same second (version >> 31).
+      const base = BigInt(CREATED_AT) << 31n;
+      const store = new MemoryStore();
+      storeLetter(
+        store,
+        `dead-letter/${later}.json`,
+        scanRecord(51, String(base + 20n), '2'),
+        'scan',
+      );
+      storeLetter(
+        store,
+        `dead-letter/${earlier}.json`,
+        scanRecord(51, String(base + 10n), '1'),
+        'scan',
+      );
+
+      // Act
+      const { fake, report } = await runWith(store);
+
+      // Assert
+      expect(fake.sent()).toHaveLength(1);
+      expect(JSON.parse(fake.sent()[0]?.source ?? '')).toMatchObject({ amount: 2 });
+      expect(report.counts.replayed).toBe(2);
+    },
+  );
+
+  it('plans an operation without a version, and a skipped record, on --dry-run', async () => {
+    // Prepare: a scan letter without a version, and a TTL delete the configuration ignores.
+    const store = new MemoryStore();
+    storeLetter(store, 'dead-letter/a.json', scanRecord(51, undefined, '1'), 'scan');
+    storeLetter(
+      store,
+      'dead-letter/b.json',
+      streamRecord({ eventName: 'REMOVE', keys: transactionKeys(3, 52), ttl: true }),
+    );
+
+    // Act
+    const { report, fake } = await runWith(store, {
+      options: { dryRun: true },
+      config: { ttlDeletes: 'ignore' },
+    });
+
+    // Assert
+    expect(fake.calls).toEqual([]);
+    expect(report.left).toEqual([
+      { key: 'dead-letter/a.json', outcome: 'would-replay', detail: 'index 3|51' },
+      {
+        key: 'dead-letter/b.json',
+        outcome: 'would-replay',
+        detail: expect.stringMatching(/^skip \(.+\)$/),
+      },
+    ]);
+  });
+
+  it('logs where a letter rejected again is kept: its own object', async () => {
+    // Prepare
+    const store = new MemoryStore();
+    storeLetter(store, letterKey(2), insert(2));
+
+    // Act
+    const { logs } = await runWith(store, {
+      search: {
+        item: () => item(400, 'mapper_parsing_exception', 'failed to parse field [amount]'),
+      },
+    });
+
+    // Assert
+    expect(logs.find('record dead-lettered')).toMatchObject({
+      location: `s3://dead-letters/${letterKey(2)}`,
+    });
+  });
+
+  it.each([
+    ['the new document id when the core names one', insert(2), '3|52'],
+    [
+      'the stored document id when the core names none',
+      { eventName: 'INSERT', dynamodb: {} },
+      '3|51',
+    ],
+  ])('rewrites a letter rejected again with %s', async (_name, record, documentId) => {
+    // Prepare: the stored letter says 3|51.
+    const store = new MemoryStore();
+    storeLetter(store, letterKey(2), record);
+
+    // Act
+    await runWith(store, {
+      search: {
+        item: () => item(400, 'mapper_parsing_exception', 'failed to parse field [amount]'),
+      },
+    });
+
+    // Assert
+    expect(store.json(letterKey(2)).documentId).toBe(documentId);
+  });
+
+  it('reports a letter rejected again whose rewrite failed: the object keeps its old reason', async () => {
+    // Prepare
+    const store = new MemoryStore();
+    storeLetter(store, letterKey(2), insert(2));
+    const before = store.objects.get(letterKey(2));
+    store.put = async () => {
+      throw new Error('SlowDown');
+    };
+
+    // Act
+    const { report } = await runWith(store, {
+      search: {
+        item: () => item(400, 'mapper_parsing_exception', 'failed to parse field [amount]'),
+      },
+    });
+
+    // Assert
+    expect(report.left).toEqual([
+      {
+        key: letterKey(2),
+        outcome: 'rejected',
+        detail:
+          'mapper_parsing_exception: failed to parse field [amount] (the object keeps its old reason: Error: SlowDown)',
+      },
+    ]);
+    expect(store.objects.get(letterKey(2))).toBe(before);
+  });
+
+  it('retries a cluster that is down for the re-drive budget, then leaves the letter, saying why', async () => {
+    // Prepare
+    const store = new MemoryStore();
+    storeLetter(store, letterKey(1), insert(1));
+
+    // Act
+    const { report, fake, elapsedMs } = await runWith(store, {
+      search: { request: () => new BulkRequestError(503, 'Service Unavailable') },
+    });
+
+    // Assert
+    expect(report.left).toEqual([
+      { key: letterKey(1), outcome: 'not-done', detail: 'not taken by the cluster in time' },
+    ]);
+    expect(fake.calls.length).toBeGreaterThan(3);
+    expect(elapsedMs).toBeGreaterThan(BATCH_BUDGET_MS / 2);
+    expect(elapsedMs).toBeLessThanOrEqual(BATCH_BUDGET_MS);
+  });
+
+  it('counts done letters older than the tombstone window (index.gc_deletes), and only those', async () => {
+    // Prepare: the run's clock reads CREATED_AT + 60 s.
+    const now = CREATED_AT + 60;
+    const store = new MemoryStore();
+    const at = (n: number, createdAt: number): TestStreamRecord =>
+      streamRecord({
+        keys: transactionKeys(3, 50 + n),
+        newImage: transactionImage(3, 50 + n),
+        sequenceNumber: sequenceNumber(n),
+        createdAt,
+      });
+    storeLetter(store, letterKey(1), at(1, now - TOMBSTONE_SECONDS - 1));
+    storeLetter(store, letterKey(4), at(4, now - TOMBSTONE_SECONDS - 3600));
+    storeLetter(store, letterKey(2), at(2, now - TOMBSTONE_SECONDS));
+    storeLetter(store, letterKey(3), at(3, now - 60));
+    storeLetter(store, 'dead-letter/scan.json', scanRecord(60, undefined, '1'), 'scan');
+
+    // Act
+    const { report } = await runWith(store);
+
+    // Assert
+    expect(report.counts.replayed).toBe(5);
+    expect(report.olderThanTombstones).toBe(2);
+  });
+});

@@ -1,3 +1,4 @@
+import { BulkRequestError } from '../../lib/errors';
 import {
   anythingLeftInQueue,
   backfillCommand,
@@ -11,9 +12,11 @@ import {
   type FailureQueue,
   type FailureQueueOptions,
   type FailureQueueReport,
+  type MessageResult,
   type QueueMessage,
   type StreamReader,
 } from '../../lib/redrive/failure-queue';
+import { BATCH_BUDGET_MS } from '../../lib/redrive/dead-letters';
 import { lambdaKinesisRecord, lambdaStreamRecord } from '../../lib/redrive/stream-reader';
 import {
   compareSequence,
@@ -42,6 +45,7 @@ import {
   type FakeDeadLetters,
   type FakeSearch,
   type FakeSearchOptions,
+  type BatchConfig,
   type TestStreamRecord,
 } from './factories';
 
@@ -222,6 +226,8 @@ function ddbMessage(first: string, last: string, streamArn = STREAM_ARN, shardId
 }
 
 interface RunResult {
+  /** Virtual time the run spent (the core's backoff sleeps). */
+  elapsedMs: number;
   report: FailureQueueReport;
   fake: FakeSearch;
   letters: FakeDeadLetters;
@@ -234,19 +240,21 @@ async function run(
     search?: FakeSearchOptions;
     options?: Partial<FailureQueueOptions>;
     deadLetters?: boolean;
+    config?: Partial<BatchConfig>;
   } = {},
 ): Promise<RunResult> {
   const fake = fakeSearch(opts.search ?? {});
   const letters = fakeDeadLetters();
   // Virtual time: only the core's backoff sleeps move it, so its deadline ends a retry loop.
   let now = (CREATED_AT + 60) * 1000;
+  const startedAt = now;
   const report = await redriveFailureQueue(
     { dryRun: false, limit: undefined, table: undefined, ...opts.options },
     {
       queue,
       readers,
       core: {
-        config: batchConfig({ retryBaseMs: 1000, retryMaxMs: 5000 }),
+        config: batchConfig({ retryBaseMs: 1000, retryMaxMs: 5000, ...opts.config }),
         search: fake.search,
         logger: captureLogger().logger,
         deadLetters: opts.deadLetters === false ? undefined : letters.sink,
@@ -257,7 +265,7 @@ async function run(
       now: () => now,
     },
   );
-  return { report, fake, letters };
+  return { report, fake, letters, elapsedMs: now - startedAt };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -914,4 +922,351 @@ describe('records read back through the SDK, in the shape Lambda delivers', () =
       eventSourceARN: KINESIS_ARN,
     });
   });
+});
+
+describe('failure-queue re-drive rules', () => {
+  const records = [insert(1), insert(2), insert(3)];
+  const shards = (): Map<string, FakeShard<unknown>> =>
+    new Map([[`${STREAM_ARN}|${SHARD}`, new FakeShard<unknown>(shardOf(records, seqOfStream))]]);
+
+  it.each([
+    ['QueueUnavailableError', new QueueUnavailableError('x')],
+    ['RangeAgedOutError', new RangeAgedOutError('x')],
+  ])('names its errors for the report: %s', (name, error) => {
+    expect(error.name).toBe(name);
+  });
+
+  it.each([
+    ['null', 'null', 'not a JSON object'],
+    ['a number', '5', 'not a JSON object'],
+    ['a string', '"DDBStreamBatchInfo"', 'not a JSON object'],
+    [
+      'batch info that is null',
+      '{"DDBStreamBatchInfo":null}',
+      'DDBStreamBatchInfo is not an object',
+    ],
+    ['batch info that is text', '{"KinesisBatchInfo":"x"}', 'KinesisBatchInfo is not an object'],
+    [
+      'no stream ARN',
+      JSON.stringify({
+        DDBStreamBatchInfo: { shardId: 's', startSequenceNumber: '1', endSequenceNumber: '2' },
+      }),
+      'DDBStreamBatchInfo.streamArn is missing',
+    ],
+    [
+      'an empty stream ARN',
+      JSON.stringify({
+        DDBStreamBatchInfo: {
+          streamArn: '',
+          shardId: 's',
+          startSequenceNumber: '1',
+          endSequenceNumber: '2',
+        },
+      }),
+      'DDBStreamBatchInfo.streamArn is missing',
+    ],
+    [
+      'an empty shard',
+      JSON.stringify({
+        DDBStreamBatchInfo: {
+          streamArn: 'a',
+          shardId: '',
+          startSequenceNumber: '1',
+          endSequenceNumber: '2',
+        },
+      }),
+      'DDBStreamBatchInfo.shardId is missing',
+    ],
+    [
+      'no end',
+      JSON.stringify({
+        DDBStreamBatchInfo: { streamArn: 'a', shardId: 's', startSequenceNumber: '1' },
+      }),
+      'DDBStreamBatchInfo.endSequenceNumber is not a sequence number',
+    ],
+    [
+      'an end that is a number',
+      JSON.stringify({
+        DDBStreamBatchInfo: {
+          streamArn: 'a',
+          shardId: 's',
+          startSequenceNumber: '1',
+          endSequenceNumber: 2,
+        },
+      }),
+      'DDBStreamBatchInfo.endSequenceNumber is not a sequence number',
+    ],
+    [
+      'an end that is not decimal',
+      JSON.stringify({
+        DDBStreamBatchInfo: {
+          streamArn: 'a',
+          shardId: 's',
+          startSequenceNumber: '1',
+          endSequenceNumber: '2e3',
+        },
+      }),
+      'DDBStreamBatchInfo.endSequenceNumber is not a sequence number',
+    ],
+  ])('refuses a message with %s, saying why', (_name, body, problem) => {
+    expect(parseMessage(body)).toBe(problem);
+  });
+
+  it.each([
+    ['an empty start', '', '1', false],
+    ['an end of 129 digits', '1', '9'.repeat(129), false],
+    ['a start with a sign', '+1', '2', false],
+    [
+      'one digit to 128 digits (a Kinesis sequence number is at most 128)',
+      '7',
+      '9'.repeat(128),
+      true,
+    ],
+  ])('takes sequence numbers of 1 to 128 decimal digits only: %s', (_name, start, end, usable) => {
+    // Prepare
+    const body = JSON.stringify({
+      DDBStreamBatchInfo: {
+        streamArn: STREAM_ARN,
+        shardId: SHARD,
+        startSequenceNumber: start,
+        endSequenceNumber: end,
+      },
+    });
+
+    // Act
+    const parsed = parseMessage(body);
+
+    // Assert
+    expect(typeof parsed !== 'string').toBe(usable);
+  });
+
+  it('leaves batchSize unknown when the message does not give it as a number', () => {
+    const body = JSON.stringify({
+      DDBStreamBatchInfo: {
+        streamArn: STREAM_ARN,
+        shardId: SHARD,
+        startSequenceNumber: '1',
+        endSequenceNumber: '2',
+        batchSize: '3',
+      },
+    });
+
+    expect(parseMessage(body)).toMatchObject({ kind: 'dynamodb', batchSize: undefined });
+  });
+
+  it('finds a table only in a whole DynamoDB stream ARN, not in text that merely contains one', () => {
+    expect(tableOfStream(`x${STREAM_ARN}`)).toBeUndefined();
+  });
+
+  it('says nothing more waits after --limit when the queue counts none', async () => {
+    // Prepare
+    const queue = new MemoryQueue();
+    queue.send(ddbMessage(sequenceNumber(1), sequenceNumber(1)));
+    queue.send(ddbMessage(sequenceNumber(2), sequenceNumber(2)));
+
+    // Act
+    const { report } = await run(
+      queue,
+      { dynamodb: fakeReader(shards()) },
+      { options: { limit: 2 } },
+    );
+
+    // Assert
+    expect(report.counts.redriven).toBe(2);
+    expect(report.more).toBe(false);
+    expect(anythingLeftInQueue(report)).toBe(false);
+  });
+
+  it('handles nothing more once a later receive fails', async () => {
+    // Prepare
+    const queue = new MemoryQueue();
+    queue.send(ddbMessage(sequenceNumber(1), sequenceNumber(1)));
+    const receive = queue.receive.bind(queue);
+    let calls = 0;
+    queue.receive = async (max, visibility) => {
+      if (calls++ >= 1) throw new QueueUnavailableError('cannot receive: throttled');
+      return receive(max, visibility);
+    };
+
+    // Act
+    const { report } = await run(queue, { dynamodb: fakeReader(shards()) });
+
+    // Assert
+    expect(report.seen).toBe(1);
+    expect(report.counts).toMatchObject({ redriven: 1, malformed: 0 });
+  });
+
+  it('keeps a message whose range the stream could not be read to its end (unreadable)', async () => {
+    // Prepare
+    const queue = new MemoryQueue();
+    queue.send(ddbMessage(sequenceNumber(1), sequenceNumber(3)));
+    const reader: StreamReader = {
+      readRange: async () => ({
+        kind: 'incomplete',
+        detail: '5 empty pages before sequence number 3',
+      }),
+    };
+
+    // Act
+    const { report, fake } = await run(queue, { dynamodb: reader });
+
+    // Assert
+    expect(report.left).toEqual([
+      expect.objectContaining({
+        messageId: 'm1',
+        outcome: 'unreadable',
+        detail: '5 empty pages before sequence number 3',
+      }),
+    ]);
+    expect(fake.calls).toEqual([]);
+    expect(queue.ids()).toEqual(['m1']);
+  });
+
+  it('reports a message whose range is done but whose delete failed, and keeps it for the next run', async () => {
+    // Prepare
+    const queue = new MemoryQueue();
+    queue.send(ddbMessage(sequenceNumber(1), sequenceNumber(3)));
+    queue.delete = async () => {
+      throw Object.assign(new Error('receipt handle expired'), { name: 'ReceiptHandleIsInvalid' });
+    };
+
+    // Act
+    const { report } = await run(queue, { dynamodb: fakeReader(shards()) });
+
+    // Assert
+    expect(report.left).toEqual([
+      expect.objectContaining({
+        outcome: 'delete-failed',
+        detail: 'done, but ReceiptHandleIsInvalid: receipt handle expired',
+      }),
+    ]);
+    expect(report.counts['delete-failed']).toBe(1);
+    expect(queue.calls).toContain('release m1');
+  });
+
+  it('says how many records a re-driven message held', async () => {
+    // Prepare
+    const queue = new MemoryQueue();
+    queue.send(ddbMessage(sequenceNumber(1), sequenceNumber(3)));
+    const results: MessageResult[] = [];
+
+    // Act
+    await redriveFailureQueue(
+      { dryRun: false, limit: undefined, table: undefined },
+      {
+        queue,
+        readers: { dynamodb: fakeReader(shards()) },
+        core: {
+          config: batchConfig(),
+          search: fakeSearch().search,
+          logger: captureLogger().logger,
+          deadLetters: undefined,
+        },
+        onMessage: (result) => results.push(result),
+      },
+    );
+
+    // Assert
+    expect(results.map((r) => [r.outcome, r.detail])).toEqual([['redriven', '3 records']]);
+  });
+
+  it('replays a range in core calls of --core-batch records, each record once', async () => {
+    // Prepare
+    const queue = new MemoryQueue();
+    queue.send(ddbMessage(sequenceNumber(1), sequenceNumber(3)));
+
+    // Act
+    const { report, fake } = await run(
+      queue,
+      { dynamodb: fakeReader(shards()) },
+      { options: { coreBatch: 2 } },
+    );
+
+    // Assert
+    expect(fake.calls.map((c) => c.actions.map((a) => a.id))).toEqual([['3|51', '3|52'], ['3|53']]);
+    expect(report.records.indexed).toBe(3);
+    expect(report.counts.redriven).toBe(1);
+  });
+
+  it('makes no core call beyond the last record when the range fills its core batches exactly', async () => {
+    // Prepare
+    const queue = new MemoryQueue();
+    queue.send(ddbMessage(sequenceNumber(1), sequenceNumber(2)));
+    const logs = captureLogger();
+
+    // Act
+    await redriveFailureQueue(
+      { dryRun: false, limit: undefined, table: undefined, coreBatch: 1 },
+      {
+        queue,
+        readers: { dynamodb: fakeReader(shards()) },
+        core: {
+          config: batchConfig(),
+          search: fakeSearch().search,
+          logger: logs.logger,
+          deadLetters: undefined,
+        },
+      },
+    );
+
+    // Assert: one 'batch processed' line per core call.
+    expect(logs.all('batch processed')).toHaveLength(2);
+  });
+
+  it('gives each core call the re-drive budget: it retries a cluster that is down until the budget is spent, then keeps the message', async () => {
+    // Prepare
+    const queue = new MemoryQueue();
+    queue.send(ddbMessage(sequenceNumber(1), sequenceNumber(1)));
+
+    // Act
+    const { report, fake, elapsedMs } = await run(
+      queue,
+      { dynamodb: fakeReader(shards()) },
+      { search: { request: () => new BulkRequestError(503, 'Service Unavailable') } },
+    );
+
+    // Assert
+    expect(report.left.map((r) => r.outcome)).toEqual(['not-done']);
+    expect(fake.calls.length).toBeGreaterThan(3);
+    expect(elapsedMs).toBeGreaterThan(BATCH_BUDGET_MS / 2);
+    expect(elapsedMs).toBeLessThanOrEqual(BATCH_BUDGET_MS);
+  });
+
+  it.each([
+    [true, 'would be dead-lettered'],
+    [false, 'would stay: no DEAD_LETTER_BUCKET'],
+  ])(
+    'in a dry run, counts skipped records and says where malformed ones would go (bucket set: %s)',
+    async (deadLetters, fate) => {
+      // Prepare: a TTL delete the configuration ignores, and a record without its new image.
+      const ttl = streamRecord({
+        eventName: 'REMOVE',
+        keys: transactionKeys(3, 70),
+        sequenceNumber: sequenceNumber(1),
+        ttl: true,
+      });
+      const broken = insert(2);
+      delete (broken.dynamodb as Record<string, unknown>).NewImage;
+      const queue = new MemoryQueue();
+      queue.send(ddbMessage(sequenceNumber(1), sequenceNumber(3)));
+      const shard = new Map([
+        [
+          `${STREAM_ARN}|${SHARD}`,
+          new FakeShard<unknown>(shardOf([ttl, broken, insert(3)], seqOfStream)),
+        ],
+      ]);
+
+      // Act
+      const { report } = await run(
+        queue,
+        { dynamodb: fakeReader(shard) },
+        { options: { dryRun: true }, deadLetters, config: { ttlDeletes: 'ignore' } },
+      );
+
+      // Assert
+      expect(report.left.map((r) => r.detail)).toEqual([
+        `3 records: 1 index, 0 delete, 1 skip, 1 malformed (${fate})`,
+      ]);
+    },
+  );
 });
