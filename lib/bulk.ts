@@ -75,9 +75,11 @@ export function encodeOperations(operations: readonly Operation[]): EncodedOpera
       2 +
       (operation.kind === 'index' ? operation.source.length + 1 : 0);
     chars += n;
+    // Stryker disable next-line EqualityOperator: `>=` only re-assigns an equal value, so `longest` ends the same; `<=` (the shortest instead) is a real change, killed by tests/unit/bulk-slab.test.ts (checked with a hand-made mutant).
     if (n > longest) longest = n;
   }
   reserve(chars + 2 * longest);
+  // Stryker disable next-line ArrayDeclaration: only presizes; the loop assigns every index 0..length-1 in order, so an empty array ends the same.
   const encoded = new Array<EncodedOperation>(operations.length);
   for (let i = 0; i < operations.length; i++) {
     encoded[i] = encodeOperation(operations[i] as Operation);
@@ -102,6 +104,7 @@ const ACTION_CHARS =
 
 /** Makes sure the current slab has `bytes` of room left. */
 function reserve(bytes: number): void {
+  // Stryker disable next-line EqualityOperator: `<=` only starts a new slab when the room left equals the need exactly; the need is an upper bound (3 bytes a code unit, or the batch estimate that guarantees it), so the lines fit either way and every body has the same bytes. `>=` was killed in the committed run.
   if (slab.length - slabUsed < bytes) {
     slab = Buffer.allocUnsafe(Math.max(SLAB_BYTES, bytes));
     slabUsed = 0;
@@ -114,6 +117,7 @@ function encodeLines(
   source: string | undefined,
 ): EncodedOperation {
   // UTF-8 takes at most 3 bytes per UTF-16 code unit: this much room always suffices.
+  // Stryker disable next-line ArithmeticOperator: `source.length - 1` reserves 6 bytes less, still never less than the UTF-8 size (the ASCII action line alone is over 20 bytes, so 3 × (chars - 2) covers it), so only which slab an operation whose worst case is within 6 bytes of the room starts in can change. The other arithmetic mutants of this line were killed in the committed run.
   reserve(3 * (action.length + (source === undefined ? 0 : source.length + 1)));
   const start = slabUsed;
   let at = start + slab.write(action, start);

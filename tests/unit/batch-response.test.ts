@@ -32,6 +32,18 @@ describe('batchResponse', () => {
     });
   });
 
+  it('reports the earlier record when two failed identifiers are equal as integers (the first one wins a tie)', () => {
+    // Prepare: `7` and `07` are the same integer but name different records. Lambda re-delivers
+    // from the record it is given, so naming the later one would skip the earlier failure.
+    const ids = identifiers('7', '07');
+
+    // Act
+    const response = batchResponse([0, 1], ids);
+
+    // Assert
+    expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: '7' }] });
+  });
+
   it('reports the nearest earlier record when a failed record has no usable identifier', () => {
     expect(batchResponse([2], identifiers('5', '6', undefined))).toEqual({
       batchItemFailures: [{ itemIdentifier: '6' }],
