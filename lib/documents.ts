@@ -53,6 +53,7 @@ function numberText(n: unknown): string {
   if (typeof n !== 'string') throw new InvalidValue('number is not a string');
   if (JSON_NUMBER.test(n)) return n;
   const m = LENIENT_NUMBER.exec(n.trim());
+  // Stryker disable next-line StringLiteral: the group `(\d*)` takes part in every match, so `m[2]` is never undefined once `m` matched, and when `m` is null the check below throws before `intPart` is used.
   const intPart = m?.[2] ?? '';
   const fraction = m?.[3] ?? '';
   if (!m || (intPart === '' && fraction === '')) {
@@ -89,6 +90,7 @@ export function plainDoubleText(n: string): boolean {
   const length = n.length;
   let i = n.charCodeAt(0) === 45 /* - */ ? 1 : 0;
   const intStart = i;
+  // Stryker disable next-line ConditionalExpression,EqualityOperator: `true` and `<=` only let the loop read one place past the end, where charCodeAt gives NaN, which isDigit refuses, so the loop stops at the same place; `false` and `>=` (no digits read) are killed by the plainDoubleText tests (checked with hand-made mutants).
   while (i < length && isDigit(n.charCodeAt(i))) i++;
   const intDigits = i - intStart;
   if (intDigits === 0 || intDigits > 15) return false;
@@ -97,6 +99,7 @@ export function plainDoubleText(n: string): boolean {
   if (i === length) return !(leadingZero && intStart === 1); // "-0" prints as "0"
   if (n.charCodeAt(i) !== 46 /* . */) return false;
   const fracStart = ++i;
+  // Stryker disable next-line ConditionalExpression,EqualityOperator: `true` and `<=` only let the loop read one place past the end, where charCodeAt gives NaN, which isDigit refuses, so the loop stops at the same place; `false` and `>=` (no digits read) are killed by the plainDoubleText tests (checked with hand-made mutants).
   while (i < length && isDigit(n.charCodeAt(i))) i++;
   if (i !== length || i === fracStart || n.charCodeAt(length - 1) === 48) return false;
   if (!leadingZero) return intDigits + (length - fracStart) <= 15;
@@ -218,8 +221,14 @@ function value(v: unknown): string {
 const memberNames = new Map<string, string>();
 const MEMBER_NAMES_KEPT = 10_000;
 
+/** How many member-name texts are kept (for the tests of the bound). */
+export function keptMemberNames(): number {
+  return memberNames.size;
+}
+
 function memberName(name: string): string {
   let text = memberNames.get(name);
+  // Stryker disable next-line ConditionalExpression: `true` (escape the name every time) gives the same text and only skips the cache; `false` (never escape) is a real change, killed by every map test (checked with a hand-made mutant).
   if (text === undefined) {
     text = `${JSON.stringify(name)}:`;
     if (memberNames.size < MEMBER_NAMES_KEPT) memberNames.set(name, text);

@@ -62,3 +62,17 @@ describe('the reason given for a malformed attribute value', () => {
     expect(() => jsonNumber(5)).toThrow(new Error('N: number is not a string'));
   });
 });
+
+describe('jsonNumber failures', () => {
+  it.each(['abc', '', '+', '.', '1e', 5])(
+    'reports %p as a malformed record of type InvalidAttributeValue',
+    (n) => {
+      // Act
+      const act = (): string => jsonNumber(n);
+
+      // Assert: the type is what the dead letter and the metric dimension carry.
+      expect(act).toThrow(MalformedRecordError);
+      expect(act).toThrow(expect.objectContaining({ errorType: 'InvalidAttributeValue' }));
+    },
+  );
+});

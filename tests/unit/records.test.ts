@@ -1,4 +1,5 @@
 import {
+  type ChangeSource,
   coalesce,
   planRecord as planWith,
   type Operation,
@@ -389,5 +390,27 @@ describe('coalesce by order (sources that may reorder, such as Kinesis)', () => 
     const { latest } = coalesce([op(0, 9, '100'), op(1, 1, '900')]);
 
     expect(latest).toEqual([{ ...op(0, 9, '100'), version: '901' }]);
+  });
+});
+
+describe('planRecord with a source that skips without a reason', () => {
+  it('reports the skip with the reason "skipped", so the skip counter still has a label', () => {
+    // Prepare
+    const source: ChangeSource = {
+      name: 'scan',
+      change: () => ({ kind: 'skip', keys: {}, image: undefined, version: undefined, order: 0 }),
+      identity: () => ({
+        identifier: undefined,
+        eventId: undefined,
+        eventName: undefined,
+        createdSeconds: 0,
+      }),
+    };
+
+    // Act
+    const plan = planWith({}, 0, options(), source);
+
+    // Assert
+    expect(plan).toEqual({ kind: 'skip', reason: 'skipped' });
   });
 });
