@@ -11,6 +11,7 @@
  */
 import { IndexerError } from './errors';
 import type { SearchClient, SearchResponse } from './search-client';
+import { parseJsonOrUndefined } from './json';
 
 export type NameState =
   | { readonly kind: 'missing' }
@@ -38,22 +39,13 @@ export class AliasError extends IndexerError {
 type Client = Pick<SearchClient, 'request'>;
 
 function asObject(value: unknown): Record<string, unknown> | undefined {
-  const parsed = typeof value === 'string' ? safeJson(value) : value;
+  const parsed = typeof value === 'string' ? parseJsonOrUndefined(value) : value;
   return typeof parsed === 'object' &&
     !Array.isArray(parsed) &&
     // Stryker disable next-line ConditionalExpression: `true` is equivalent: a null then comes back as null, not undefined, and every caller reads the result through `?.` or `??` (`false` is killed).
     parsed !== null
     ? (parsed as Record<string, unknown>)
     : undefined;
-}
-
-function safeJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-    // Stryker disable next-line BlockStatement: an empty catch block returns undefined as well.
-  } catch {
-    return undefined;
-  }
 }
 
 export function errorType(body: unknown): string {

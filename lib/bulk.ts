@@ -4,6 +4,7 @@
 import { BulkRequestError } from './errors';
 import type { Operation } from './records';
 import { overtakesConflict } from './versions';
+import { parseJsonOrUndefined } from './json';
 
 /** One bulk response item, reduced to what the outcome table needs. */
 export interface BulkItemResult {
@@ -294,7 +295,7 @@ export function parseBulkItems(body: unknown, operations: number): BulkItemResul
     const statuses = errorFreeStatuses(body, operations);
     if (statuses !== undefined) return statuses;
   }
-  const parsed = typeof body === 'string' ? safeJson(body) : body;
+  const parsed = typeof body === 'string' ? parseJsonOrUndefined(body) : body;
   const items = (parsed as { items?: unknown } | null)?.items;
   if (!Array.isArray(items) || items.length !== operations) {
     throw new BulkRequestError(
@@ -383,13 +384,4 @@ function successItem(status: number): BulkItemResult {
   const result = Object.freeze({ status, errorType: undefined, reason: undefined });
   SUCCESS_ITEMS.set(status, result);
   return result;
-}
-
-function safeJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-    // Stryker disable next-line BlockStatement: an empty catch block makes the function return undefined as well.
-  } catch {
-    return undefined;
-  }
 }

@@ -17,6 +17,7 @@ import { isErrorFreeBulkResponse, parseBulkItems, type BulkItemResult } from './
 import type { CredentialProvider } from './credentials';
 import { withTimeout } from './deadline';
 import { BulkRequestError, describeError } from './errors';
+import { parseJsonOrUndefined } from './json';
 
 export interface SearchResponse {
   readonly statusCode: number;
@@ -154,21 +155,10 @@ export function createSearchClient(options: SearchClientOptions): SearchClient {
 // Statuses 100..599: every HTTP answer is returned to the caller rather than thrown.
 const IGNORE_ALL_STATUSES = Array.from({ length: 500 }, (_, i) => i + 100);
 
-// Stryker disable next-line BlockStatement: the Transport's deserializer (jsonSerializer above) already parsed every JSON body, so a text body here is never JSON and this parse only ever fails.
-function safeJson(text: string): unknown {
-  // Stryker disable next-line BlockStatement: as above.
-  try {
-    return JSON.parse(text);
-    // Stryker disable next-line BlockStatement: as above.
-  } catch {
-    return undefined;
-  }
-}
-
 /** A short description of an error response, for logs: the error type, never a document. */
 function errorSummary(body: unknown): string {
-  // Stryker disable next-line ConditionalExpression,EqualityOperator,StringLiteral: the Transport's deserializer (jsonSerializer above) already parsed every JSON body, so a text body here is never JSON and this parse only ever fails (safeJson gives undefined, then the text itself).
-  const parsed = typeof body === 'string' ? (safeJson(body) ?? body) : body;
+  // Stryker disable next-line ConditionalExpression,EqualityOperator,StringLiteral: the Transport's deserializer (jsonSerializer above) already parsed every JSON body, so a text body here is never JSON and this parse only ever fails (parseJsonOrUndefined gives undefined, then the text itself).
+  const parsed = typeof body === 'string' ? (parseJsonOrUndefined(body) ?? body) : body;
   if (typeof parsed === 'string') return parsed.slice(0, 200);
   const error = (parsed as { error?: unknown; message?: unknown } | null)?.error;
   if (typeof error === 'string') return error.slice(0, 200);
