@@ -3,34 +3,15 @@
  * request is sent (the pool of one connection, sniffing and resurrection).
  */
 import { BulkRequestError } from '../../lib/errors';
-import {
-  createSearchClient,
-  type SearchClient,
-  type SearchClientOptions,
-} from '../../lib/search-client';
-import { CREDENTIALS, json, startLoopback, type Loopback } from './loopback';
+import { json, startLoopback, type Loopback } from './loopback';
+import { loopbackClients } from './search-clients';
 
 const NDJSON = '{"index":{"_id":"1"}}\n{"amount":1}\n';
 const ONE_CREATED = { took: 1, errors: false, items: [{ index: { _id: '1', status: 201 } }] };
 
 describe('createSearchClient failures', () => {
   let server: Loopback;
-  const clients: SearchClient[] = [];
-
-  const client = (overrides: Partial<SearchClientOptions> = {}): SearchClient => {
-    const created = createSearchClient({
-      endpoint: new URL(server.origin),
-      index: 'transactions',
-      auth: 'none',
-      service: 'es',
-      region: 'eu-west-1',
-      compression: false,
-      getCredentials: async () => CREDENTIALS,
-      ...overrides,
-    });
-    clients.push(created);
-    return created;
-  };
+  const { clients, client } = loopbackClients(() => server.origin);
 
   beforeEach(async () => {
     server = await startLoopback((_req, res) => json(res, 200, ONE_CREATED));

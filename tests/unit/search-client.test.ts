@@ -3,12 +3,9 @@ import { gunzipSync } from 'node:zlib';
 import { BulkRequestError } from '../../lib/errors';
 import { isErrorFreeBulkResponse, parseBulkItems } from '../../lib/bulk';
 import type { AwsCredentials } from '../../lib/credentials';
-import {
-  createSearchClient,
-  type SearchClient,
-  type SearchClientOptions,
-} from '../../lib/search-client';
+import { createSearchClient } from '../../lib/search-client';
 import { parseBulkBody } from './factories';
+import { loopbackClients } from './search-clients';
 import {
   closedPort,
   CREDENTIALS,
@@ -42,22 +39,7 @@ function bulkAnswer(status = 201) {
 
 describe('createSearchClient against a loopback server', () => {
   let server: Loopback;
-  const clients: SearchClient[] = [];
-
-  const client = (overrides: Partial<SearchClientOptions> = {}): SearchClient => {
-    const created = createSearchClient({
-      endpoint: new URL(server.origin),
-      index: 'transactions',
-      auth: 'none',
-      service: 'es',
-      region: 'eu-west-1',
-      compression: false,
-      getCredentials: async () => CREDENTIALS,
-      ...overrides,
-    });
-    clients.push(created);
-    return created;
-  };
+  const { clients, client } = loopbackClients(() => server.origin);
 
   beforeEach(async () => {
     server = await startLoopback(bulkAnswer());
