@@ -92,7 +92,7 @@ export async function inspectName(
   throw new AliasError(`HEAD /${name}`, head.statusCode, errorType(head.body));
 }
 
-const PHYSICAL = /^(.*)-(\d{6})$/;
+const GENERATION = /^\d{6}$/;
 
 /** `transactions` + 1 -> `transactions-000001`. */
 export function physicalName(alias: string, generation: number): string {
@@ -101,9 +101,9 @@ export function physicalName(alias: string, generation: number): string {
 
 /** The physical index after `current` (`transactions-000001` -> `transactions-000002`). */
 export function nextPhysicalName(alias: string, current: string): string {
-  const match = PHYSICAL.exec(current);
-  const generation = match !== null && match[1] === alias ? Number(match[2]) : 0;
-  return physicalName(alias, generation + 1);
+  const suffix = current.slice(alias.length + 1);
+  const ours = current.startsWith(`${alias}-`) && GENERATION.test(suffix);
+  return physicalName(alias, (ours ? Number(suffix) : 0) + 1);
 }
 
 /** PUT /<index> with `body`; an existing index is an error (never reuse one by accident). */

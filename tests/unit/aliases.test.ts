@@ -231,6 +231,14 @@ describe('physical index names', () => {
       'transactions-000004-old',
       'transactions-000001',
     ],
+    ['a fresh start after seven digits', 'transactions-1234567', 'transactions-000001'],
+    ['a fresh start when six digits run on', 'transactions-000004x', 'transactions-000001'],
+    [
+      'a fresh start after an alias of the same length',
+      'transactionz-000004',
+      'transactions-000001',
+    ],
+    ['a fresh start when the dash is missing', 'transactions000004', 'transactions-000001'],
   ])('names %s', (_label, current, next) => {
     expect(nextPhysicalName('transactions', current)).toBe(next);
   });

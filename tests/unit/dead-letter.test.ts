@@ -102,6 +102,17 @@ describe('deadLetterKey', () => {
     expect(deadLetterKey('dl/', record, FAILED_AT)).toBe('dl/2023/11/14/22/123-no-event-id.json');
   });
 
+  it('cuts the file name at 200 characters, so a huge eventID cannot exceed S3 key limits', () => {
+    // Prepare
+    const record = streamRecord({ sequenceNumber: '123', eventID: 'e'.repeat(1_000) });
+
+    // Act
+    const key = deadLetterKey('dl/', record, FAILED_AT);
+
+    // Assert
+    expect(key).toBe(`dl/2023/11/14/22/${`123-${'e'.repeat(1_000)}`.slice(0, 200)}.json`);
+  });
+
   it('replaces unsafe characters in the file name', () => {
     const record = streamRecord({ sequenceNumber: '../../etc', eventID: 'a/b c?d#e%f\u00e9' });
 
@@ -424,6 +435,134 @@ describe('createS3DeadLetterSink', () => {
       .catch((e: unknown) => e);
 
     expect(error).toBeInstanceOf(DeadLetterWriteError);
+  });
+
+  it('keeps the connection to S3 alive between letters', async () => {
+    // Prepare
+    const clientPorts: (number | undefined)[] = [];
+    s3.respond((_req, res) => {
+      clientPorts.push(res.socket?.remotePort);
+      res.writeHead(200);
+      res.end();
+    });
+    const oneSink = sink();
+
+    // Act
+    await oneSink.write(letter, 5_000);
+    await oneSink.write(letter, 5_000);
+
+    // Assert: both PUTs came over one socket (the same client port).
+    expect(clientPorts).toHaveLength(2);
+    expect(clientPorts[1]).toBe(clientPorts[0]);
+  });
+
+  it('leaves no timer behind once a write is done', async () => {
+    // Prepare
+    const timers = (): number =>
+      process.getActiveResourcesInfo().filter((kind) => kind === 'Timeout').length;
+    const before = timers();
+
+    // Act: a long timeout, so a timer left armed would still be there.
+    await sink().write(letter, 60_000);
+    await new Promise((resolve) => setImmediate(resolve));
+
+    // Assert
+    expect(timers()).toBe(before);
+  });
+
+  it.each([200, 204, 299])('accepts HTTP %d (any 2xx) as stored', async (status) => {
+    s3.respond((_req, res) => {
+      res.writeHead(status);
+      res.end();
+    });
+
+    await expect(sink().write(letter, 5_000)).resolves.toMatch(/\.json$/);
+  });
+
+  it.each([300, 304])('refuses HTTP %d (not a 2xx)', async (status) => {
+    s3.respond((_req, res) => {
+      res.writeHead(status);
+      res.end();
+    });
+
+    const error = await sink()
+      .write(letter, 1_000)
+      .catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(DeadLetterWriteError);
+    expect((error as DeadLetterWriteError).status).toBe(status);
+  });
+
+  it('reads no further than the first 2048 characters of an error answer', async () => {
+    // Prepare: the code only comes after 2048 characters, in a second chunk.
+    s3.respond((_req, res) => {
+      res.writeHead(403, { 'content-type': 'application/xml' });
+      res.write('x'.repeat(2048));
+      setTimeout(() => res.end('<Error><Code>TooLate</Code></Error>'), 50);
+    });
+
+    // Act
+    const error = await sink()
+      .write(letter, 5_000)
+      .catch((e: unknown) => e);
+
+    // Assert
+    expect((error as Error).message).toMatch(/answered HTTP 403$/);
+  });
+
+  it('says the credentials timed out, keeping the cause, when the provider never answers', async () => {
+    const error = await sink({ getCredentials: () => new Promise<AwsCredentials>(() => undefined) })
+      .write(letter, 50)
+      .catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(DeadLetterWriteError);
+    expect((error as Error).message).toBe(
+      'dead-letter write failed: no credentials: Error: credentials timed out after 50 ms',
+    );
+    expect((error as Error).cause).toBeInstanceOf(Error);
+  });
+
+  it('keeps the provider error as the cause when credentials cannot be loaded', async () => {
+    const failure = new Error('no IMDS');
+
+    const error = await sink({
+      getCredentials: async () => {
+        throw failure;
+      },
+    })
+      .write(letter, 5_000)
+      .catch((e: unknown) => e);
+
+    expect((error as Error).cause).toBe(failure);
+  });
+
+  it('keeps the socket error as the cause when the connection is refused', async () => {
+    const port = await closedPort();
+
+    const error = await sink({ endpoint: new URL(`http://127.0.0.1:${port}`) })
+      .write(letter, 5_000)
+      .catch((e: unknown) => e);
+
+    expect((error as Error).cause).toMatchObject({ code: 'ECONNREFUSED' });
+  });
+
+  it('reaches an endpoint given as an IPv6 address in brackets', async () => {
+    // Prepare: a stand-in on the IPv6 loopback address.
+    const v6 = await startLoopback((_req, res) => {
+      res.writeHead(200);
+      res.end();
+    }, '::1');
+    try {
+      // Act
+      const key = await sink({ endpoint: new URL(v6.origin) }).write(letter, 5_000);
+
+      // Assert
+      expect(v6.origin).toMatch(/^http:\/\/\[::1\]:\d+$/);
+      expect(key).toMatch(/\.json$/);
+      expect(v6.requests).toHaveLength(1);
+    } finally {
+      await v6.close();
+    }
   });
 
   it('rejects with DeadLetterWriteError when credentials cannot be loaded', async () => {

@@ -43,6 +43,8 @@ export function json(response: http.ServerResponse, status: number, body: unknow
 
 export async function startLoopback(
   initial: Responder = (_req, res) => json(res, 200, {}),
+  /** A loopback address: 127.0.0.1, or ::1 for a test of IPv6 endpoints. */
+  host: '127.0.0.1' | '::1' = '127.0.0.1',
 ): Promise<Loopback> {
   let responder = initial;
   const requests: ReceivedRequest[] = [];
@@ -62,10 +64,10 @@ export async function startLoopback(
       });
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(0, host, resolve));
   const { port } = server.address() as AddressInfo;
   return {
-    origin: `http://127.0.0.1:${port}`,
+    origin: `http://${host === '::1' ? '[::1]' : host}:${port}`,
     port,
     requests,
     respond: (next) => {
