@@ -86,13 +86,14 @@ export type DynamoErrorClass = 'throttled' | 'retry' | 'fatal';
 
 export function classifyDynamoError(error: unknown): DynamoErrorClass {
   const e = error as { name?: unknown; code?: unknown; $metadata?: { httpStatusCode?: unknown } };
-  const name = typeof e?.name === 'string' ? e.name : '';
+  // As text: a missing or odd field prints as something ("undefined") that no rule below names.
+  const name = String(e?.name);
   if (THROTTLED.has(name)) return 'throttled';
   const status = e?.$metadata?.httpStatusCode;
   if (typeof status === 'number' && status >= 500) return 'retry';
   if (name === 'InternalServerError' || name === 'ServiceUnavailable') return 'retry';
   // Lost connections and timeouts on an endpoint that answered before are transient.
-  const code = typeof e?.code === 'string' ? e.code : '';
+  const code = String(e?.code);
   if (['ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ECONNREFUSED', 'EAI_AGAIN'].includes(code)) {
     return 'retry';
   }
@@ -103,13 +104,15 @@ export function classifyDynamoError(error: unknown): DynamoErrorClass {
 /** One line for an operator: what went wrong and what to check. */
 export function explainDynamoError(error: unknown, table: string, endpoint: string): string {
   const e = error as { name?: unknown; code?: unknown; message?: unknown };
-  const name = typeof e?.name === 'string' ? e.name : '';
-  const code = typeof e?.code === 'string' ? e.code : '';
+  // As text, as in classifyDynamoError: a missing field matches no rule below.
+  const name = String(e?.name);
+  const code = String(e?.code);
+  const message = String(e?.message);
   const where = `DynamoDB at ${endpoint}`;
   if (name === 'ResourceNotFoundException') {
     return `table ${table} does not exist in ${where} (check --table and AWS_REGION)`;
   }
-  if (name === 'CredentialsProviderError' || /credential/i.test(String(e?.message ?? ''))) {
+  if (name === 'CredentialsProviderError' || /credential/i.test(message)) {
     return `no AWS credentials for ${where}: ${describeError(error)} (set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)`;
   }
   if (
@@ -122,7 +125,7 @@ export function explainDynamoError(error: unknown, table: string, endpoint: stri
   if (['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ECONNRESET', 'ETIMEDOUT'].includes(code)) {
     return `cannot reach ${where} (${code}; check AWS_ENDPOINT_URL_DYNAMODB and AWS_REGION)`;
   }
-  if (/region/i.test(String(e?.message ?? ''))) {
+  if (/region/i.test(message)) {
     return `no AWS region for ${where}: set AWS_REGION`;
   }
   return `${where} failed: ${describeError(error)}`;
