@@ -30,6 +30,7 @@ import { MalformedRecordError } from './errors';
 export type AttributeMap = Record<string, unknown>;
 
 // RFC 8259 number grammar. Anything DynamoDB returns normally matches it as is.
+// Stryker disable next-line Regex: one Regex mutant is equivalent, an exponent made mandatory: a valid JSON number without an exponent then takes the LENIENT_NUMBER path, which gives it back with the same text (its sign, an integer part that has no leading zeros, its fraction as written). The other 14 Regex mutants of this line (anchors, sign, digits, fraction, exponent letter, sign and digits) were each killed by the unit suite in the run of 2026-12-02 before this mark was added; remove the mark to see them again.
 const JSON_NUMBER = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
 // What DynamoDB accepts as a number on input, in case a producer hands us an unnormalised one.
 const LENIENT_NUMBER = /^([+-]?)(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?$/;
@@ -163,6 +164,7 @@ function numbers(list: unknown): string {
 
 function binaries(list: unknown): string {
   if (!Array.isArray(list)) throw new InvalidValue('expected an array');
+  // Stryker disable next-line ArrayDeclaration: only presizes; the loop assigns every index 0..length-1 in order, so an empty array ends the same.
   const out = new Array<string>(list.length);
   let i = 0;
   try {
@@ -247,6 +249,7 @@ function map(m: unknown): string {
   const plain = Object.getPrototypeOf(m) === Object.prototype;
   let out = '{';
   let first = true;
+  // Stryker disable next-line StringLiteral: the catch below only runs for an error from value(), which is called after for-in has assigned `name`, so its first value is never read.
   let name = '';
   try {
     // for-in visits own names in the order JSON.stringify writes an object's members, so the

@@ -541,6 +541,8 @@ describe('jsonNumber', () => {
     ['0100.5', '100.5'],
     ['+.5e3', '0.5e3'],
     ['5.E-3', '5e-3'],
+    ['+1.5e10', '1.5e10'],
+    ['.25E-125', '0.25e-125'],
     ['1e+5', '1e+5'],
     [' 12 ', '12'],
   ])('normalises the non-JSON spelling %j to %j without changing the value', (input, expected) => {
