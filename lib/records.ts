@@ -177,7 +177,10 @@ export function coalesce(operations: readonly Operation[]): {
   return { latest, superseded };
 }
 
-/** `a < b` for decimal version texts without leading zeros, without BigInt. */
+/** `a < b` for decimal version texts (a Java long: at most 19 digits), without BigInt. */
 function versionBelow(a: string, b: string): boolean {
-  return a.length !== b.length ? a.length < b.length : a < b;
+  return a.padStart(VERSION_DIGITS, '0') < b.padStart(VERSION_DIGITS, '0');
 }
+
+/** Room for any version: compared at one width, decimal texts order as their numbers. */
+const VERSION_DIGITS = 20;

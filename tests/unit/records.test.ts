@@ -293,6 +293,13 @@ describe('coalesce', () => {
       '3001',
     ],
     ['compares versions of different lengths numerically', ['99', '100'], '100'],
+    ['keeps a longer kept version over a shorter superseded one', ['999', '5000'], '5000'],
+    ['leaves a kept version equal to the superseded one as it is', ['700', '700'], '700'],
+    [
+      'compares 19-digit versions digit by digit',
+      ['3650722201600000002', '3650722201600000001'],
+      '3650722201600000003',
+    ],
     ['ignores versions when versioning is off', [undefined, undefined], undefined],
   ])('%s', (_label, versions, expected) => {
     // Prepare: changes to one document, in stream order.
