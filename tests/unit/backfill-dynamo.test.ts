@@ -249,6 +249,13 @@ describe('explainDynamoError', () => {
       'no AWS credentials for DynamoDB at E: CredentialsProviderError: CredentialsProviderError happened (set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)',
     ],
     [
+      // The name alone decides, whatever the message says.
+      Object.assign(new Error('no provider in the chain answered'), {
+        name: 'CredentialsProviderError',
+      }),
+      'no AWS credentials for DynamoDB at E: CredentialsProviderError: no provider in the chain answered (set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)',
+    ],
+    [
       new Error('Could not load CREDENTIALS from any providers'),
       'no AWS credentials for DynamoDB at E: Error: Could not load CREDENTIALS from any providers (set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)',
     ],

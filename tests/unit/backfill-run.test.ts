@@ -736,6 +736,8 @@ describe('runBackfill', () => {
 
     // Assert
     expect(error).toBeInstanceOf(BackfillError);
+    // The CLI and logs print the name: an operator's problem reads as such.
+    expect((error as Error).name).toBe('BackfillError');
     expect((error as Error).message).toBe(
       `segment 1: table ${TABLE} does not exist in DynamoDB at ${DYNAMO} (check --table and AWS_REGION)`,
     );
