@@ -108,6 +108,7 @@ export function createSearchClient(options: SearchClientOptions): SearchClient {
     sniffOnConnectionFault: false,
   } as never);
   const bulkPath = `/${encodeURIComponent(options.index)}/_bulk`;
+  let closing: Promise<void> | undefined;
 
   async function send(
     params: { method: string; path: string; body?: unknown; bulkBody?: Buffer | string },
@@ -137,7 +138,9 @@ export function createSearchClient(options: SearchClientOptions): SearchClient {
       } catch (error) {
         throw new BulkRequestError(undefined, describeError(error), { cause: error });
       }
-      if (response.statusCode < 200 || response.statusCode > 299) {
+      // Anything but a 2xx fails the request (Node's client never ends on a 1xx: it reports those
+      // as 'information' and waits for the final answer).
+      if (Math.floor(response.statusCode / 100) !== 2) {
         throw new BulkRequestError(response.statusCode, errorSummary(response.body));
       }
       return parseBulkItems(response.body, operations);
@@ -146,8 +149,11 @@ export function createSearchClient(options: SearchClientOptions): SearchClient {
       // Stryker disable next-line ConditionalExpression: only `false` is equivalent (lib/Transport.js sends a body only when it is != null); `true` drops PUT bodies and is killed by the request() test.
       return send(body === undefined ? { method, path } : { method, path, body }, timeoutMs);
     },
-    async close() {
-      await new Promise<void>((resolve) => pool.empty(() => resolve()));
+    close() {
+      // opensearch-js's pool.empty() never calls back once the pool is empty: a second close()
+      // would hang, so every call shares the first one's promise.
+      closing ??= new Promise<void>((resolve) => pool.empty(() => resolve()));
+      return closing;
     },
   };
 }

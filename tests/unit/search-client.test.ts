@@ -258,6 +258,32 @@ describe('createSearchClient against a loopback server', () => {
     expect(connectionClosed).toBe(true);
   });
 
+  it('closes its kept-alive connection on close(), so a command can exit at once', async () => {
+    // Prepare: one request leaves a kept-alive socket open; the server notes when it closes.
+    let socketClosed = false;
+    server.respond((req, res) => {
+      res.socket?.once('close', () => (socketClosed = true));
+      bulkAnswer()(req, res);
+    });
+    const searchClient = client();
+    await searchClient.bulk(NDJSON, 2, 5_000);
+
+    // Act
+    await searchClient.close();
+    // The close reaches the server a moment later (its own keep-alive timeout is 5 s).
+    for (let i = 0; i < 40 && !socketClosed; i++) await delay(25);
+
+    // Assert
+    expect(socketClosed).toBe(true);
+  });
+
+  it('resolves a second close() too (the pool calls back only while it has connections)', async () => {
+    const searchClient = client();
+    await searchClient.close();
+
+    await expect(searchClient.close()).resolves.toBeUndefined();
+  });
+
   it('rejects a 200 whose body is not JSON as a failed request', async () => {
     server.respond((_req, res) => {
       res.writeHead(200, { 'content-type': 'application/json' });
