@@ -36,9 +36,9 @@ interface KinesisPart {
   readonly approximateArrivalTimestamp?: unknown;
 }
 
-function kinesisPart(record: unknown): KinesisPart | undefined {
-  const kinesis = (record as { kinesis?: unknown } | null | undefined)?.kinesis;
-  return kinesis !== null && typeof kinesis === 'object' ? (kinesis as KinesisPart) : undefined;
+/** The record's `kinesis` section as given: every read of it is optional and type-checked. */
+function kinesisPart(record: unknown): KinesisPart | null | undefined {
+  return (record as { kinesis?: KinesisPart | null } | null | undefined)?.kinesis;
 }
 
 /**
